@@ -1,0 +1,38 @@
+#include "nn/rms_norm.hpp"
+
+#include <ATen/ATen.h>
+
+#include "nn/cuda_dispatch.hpp"
+
+namespace januskit::nn {
+
+at::Tensor rms_norm_torch(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  at::Tensor xf = x.to(at::kFloat);
+  at::Tensor normed = xf * at::rsqrt(xf.pow(2).mean(-1, /*keepdim=*/true) + eps);
+  // transformers rounds the normalised row to the input dtype before the weight multiply.
+  return weight * normed.to(x.scalar_type());
+}
+
+at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  at::Tensor out = at::empty(x.sizes(), x.options().dtype(at::promote_types(x.scalar_type(), weight.scalar_type())));
+  rms_norm_out(out, x, weight, eps);
+  return out;
+}
+
+void rms_norm_out(at::Tensor& out, const at::Tensor& x, const at::Tensor& weight, double eps) {
+  TORCH_CHECK(weight.dim() == 1 && weight.size(0) == x.size(-1), "rms_norm: weight shape ", weight.sizes(),
+              " does not match rows of ", x.size(-1));
+#ifdef JANUSKIT_HAVE_CUDA
+  if (x.is_cuda() && weight.scalar_type() == x.scalar_type() && out.scalar_type() == x.scalar_type() &&
+      kernel_dtype_supported(x.scalar_type()) && out.is_contiguous() && out.sizes() == x.sizes()) {
+    at::Tensor xc = x.contiguous(), wc = weight.contiguous();
+    const int64_t cols = xc.size(-1);
+    kernels::rms_norm(xc.data_ptr(), wc.data_ptr(), out.data_ptr(), xc.numel() / cols, cols, static_cast<float>(eps),
+                      kernel_dtype(x.scalar_type()), current_stream(x.device()));
+    return;
+  }
+#endif
+  out.copy_(rms_norm_torch(x, weight, eps));
+}
+
+}  // namespace januskit::nn

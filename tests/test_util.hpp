@@ -1,0 +1,43 @@
+// Helpers shared by the C++ tests: seeded random inputs and the comparison metric of TESTING.md.
+#pragma once
+
+#include <ATen/ATen.h>
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "core/device.hpp"
+#include "core/rng.hpp"
+
+namespace januskit::test {
+
+// A CPU generator seeded from the test's name, so each test draws its own fresh inputs but reruns
+// reproduce them.
+inline at::Generator generator() {
+  const auto* info = testing::UnitTest::GetInstance()->current_test_info();
+  std::string name = info ? std::string(info->test_suite_name()) + "." + info->name() : "none";
+  return make_generator(std::hash<std::string>{}(name), c10::Device(c10::kCPU));
+}
+
+// ‖a − b‖ / ‖b‖ in f64; infinity when either holds NaN/Inf, so NaN never passes.
+inline double rel_error(const at::Tensor& a, const at::Tensor& b) {
+  at::Tensor ad = a.detach().to(at::kCPU, at::kDouble), bd = b.detach().to(at::kCPU, at::kDouble);
+  if (!at::isfinite(ad).all().item<bool>() || !at::isfinite(bd).all().item<bool>()) {
+    return std::numeric_limits<double>::infinity();
+  }
+  double denom = bd.norm().item<double>();
+  double num = (ad - bd).norm().item<double>();
+  return denom == 0 ? num : num / denom;
+}
+
+inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
+  return (a.detach().to(at::kCPU, at::kDouble) - b.detach().to(at::kCPU, at::kDouble)).abs().max().item<double>();
+}
+
+// GPU tests call this first: skips with the message ctest recognises as "skipped".
+#define JANUSKIT_REQUIRE_CUDA()                                                  \
+  do {                                                                           \
+    if (::januskit::cuda_device_count() == 0) GTEST_SKIP() << "SKIPPED (no CUDA device)"; \
+  } while (0)
+
+}  // namespace januskit::test

@@ -1,0 +1,16 @@
+#include "commands.hpp"
+
+namespace januskit::cli {
+
+void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
+  cmd.add_option("-m,--model", flags.model,
+                 "Model folder (config.json + weights + tokenizer.json); default: the bundled demo model");
+  cmd.add_option("--device", flags.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
+  cmd.add_option("--dtype", flags.dtype, "auto (bf16 on CUDA, f32 on CPU), f32, bf16 or f16")->capture_default_str();
+}
+
+void add_all_commands(CLI::App& app) {
+  (void)app;  // subcommands are added here as they land
+}
+
+}  // namespace januskit::cli

@@ -1,0 +1,24 @@
+// Subcommand registration. Each subcommand lives in its own cmd_*.cpp: it declares its flags with
+// CLI11 and calls one library function (src/pipelines or src/io). Nothing else happens in tools/.
+// A subcommand is registered only once it works end to end.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <string>
+
+namespace januskit::cli {
+
+// Flags shared by every subcommand that loads a model.
+struct ModelFlags {
+  std::string model;            // -m/--model DIR; empty = the bundled demo model
+  std::string device = "auto";  // --device auto|cpu|cuda[:N]
+  std::string dtype = "auto";   // --dtype auto|f32|bf16|f16
+};
+
+void add_model_flags(CLI::App& cmd, ModelFlags& flags);
+
+// One registration function per subcommand, called by main() in --help order.
+void add_all_commands(CLI::App& app);
+
+}  // namespace januskit::cli
