@@ -41,3 +41,21 @@ inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   } while (0)
 
 }  // namespace januskit::test
+
+namespace januskit::test {
+
+// Folder written by the fixture maker NAME (tests/reference/make_NAME.py through januskit_fixture).
+inline std::filesystem::path fixture_dir(const std::string& name) {
+  const char* root = std::getenv("JANUSKIT_FIXTURES");
+  if (root == nullptr) throw std::runtime_error("JANUSKIT_FIXTURES is not set: run the tests through ctest");
+  return std::filesystem::path(root) / name;
+}
+
+// ../shared/fixtures (real tokenizer files with expected encodings).
+inline std::filesystem::path shared_fixtures() {
+  const char* shared = std::getenv("JANUSKIT_SHARED_DIR");
+  if (shared == nullptr) throw std::runtime_error("JANUSKIT_SHARED_DIR is not set: run the tests through ctest");
+  return std::filesystem::path(shared) / "fixtures";
+}
+
+}  // namespace januskit::test
