@@ -1,0 +1,171 @@
+#include "io/convert.hpp"
+
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/progress.hpp"
+#include "core/timer.hpp"
+#include "io/atomic_file.hpp"
+#include "io/checkpoint.hpp"
+#include "io/mapped_tensor.hpp"
+#include "io/model_info.hpp"
+#include "io/safetensors.hpp"
+
+namespace januskit::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint64_t kMaxCopiedFile = 100'000'000;  // tokenizer.json is ~10 MB; anything this big is not a settings file
+
+struct Planned {
+  std::string name;
+  DType dtype;  // in the output
+  std::vector<int64_t> shape;
+  uint64_t bytes = 0;
+};
+
+DType output_dtype(const TensorInfo& t, const ConvertOptions& options) {
+  const bool convertible = at::isFloatingType(t.dtype) && t.dtype != at::kFloat8_e4m3fn && t.dtype != at::kFloat8_e5m2;
+  return *to_file_dtype(convertible && options.dtype ? *options.dtype : t.dtype);
+}
+
+// Greedy packing in name order: a new shard starts when the next tensor would overflow this one.
+std::vector<std::vector<Planned>> plan_shards(const Checkpoint& ckpt, const ConvertOptions& options) {
+  std::vector<std::vector<Planned>> shards(1);
+  uint64_t filled = 0;
+  for (const std::string& name : ckpt.names()) {
+    const TensorInfo& t = ckpt.info(name);
+    Planned p{name, output_dtype(t, options), t.shape, 0};
+    p.bytes = static_cast<uint64_t>(t.numel()) * static_cast<uint64_t>(dtype_size(p.dtype));
+    if (!shards.back().empty() && filled + p.bytes > options.shard_size) {
+      shards.emplace_back();
+      filled = 0;
+    }
+    filled += p.bytes;
+    shards.back().push_back(std::move(p));
+  }
+  return shards;
+}
+
+// Files that are weights in some format: never copied (the output has its own).
+bool is_weight_like(const std::string& name) {
+  for (std::string_view ext : {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".gguf"}) {
+    if (name.ends_with(ext)) return true;
+  }
+  return name.ends_with(".index.json");
+}
+
+std::string read_whole_file(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw FileError(path.string(), "cannot open for reading");
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in.good() && !in.eof()) throw FileError(path.string(), "cannot read");
+  return text.str();
+}
+
+// Every other regular file at the top of the model folder: config, tokenizer, README, ...
+std::vector<std::string> copy_other_files(const fs::path& model, const fs::path& into) {
+  std::vector<fs::path> files;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(model, ec)) {
+    const std::string name = e.path().filename().string();
+    if (!e.is_regular_file(ec) || name.starts_with(".") || is_weight_like(name)) continue;
+    if (e.file_size(ec) > kMaxCopiedFile) {
+      log::warn(e.path().string(), ": not copied (", format_bytes(e.file_size(ec)), ", larger than a settings file)");
+      continue;
+    }
+    files.push_back(e.path());
+  }
+  std::sort(files.begin(), files.end());
+  std::vector<std::string> copied;
+  for (const fs::path& f : files) {
+    write_file_synced(into / f.filename(), read_whole_file(f));
+    copied.push_back(f.filename().string());
+  }
+  return copied;
+}
+
+}  // namespace
+
+std::string shard_name(size_t index, size_t count) {
+  if (count == 1) return "model.safetensors";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "model-%05zu-of-%05zu.safetensors", index + 1, count);
+  return buf;
+}
+
+uint64_t parse_size(std::string_view text, std::string_view flag) {
+  auto bad = [&]() -> UsageError {
+    return UsageError(cat(flag, ": expected a size such as 5GB, 500MB, 2GiB or a byte count, got '", text, "'"));
+  };
+  size_t split = 0;
+  while (split < text.size() && (std::isdigit(static_cast<unsigned char>(text[split])) || text[split] == '.')) ++split;
+  if (split == 0) throw bad();
+  double value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + split, value);
+  if (ec != std::errc() || end != text.data() + split) throw bad();
+  std::string unit(text.substr(split));
+  for (char& c : unit) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  static const std::map<std::string, double> kUnits = {
+      {"", 1},      {"B", 1},          {"KB", 1e3},       {"MB", 1e6},       {"GB", 1e9},       {"TB", 1e12},
+      {"K", 1e3},   {"M", 1e6},        {"G", 1e9},        {"KIB", 1024.0},   {"MIB", 1048576.0}, {"GIB", 1073741824.0},
+      {"TIB", 1099511627776.0}};
+  auto it = kUnits.find(unit);
+  if (it == kUnits.end()) throw bad();
+  const double bytes = std::floor(value * it->second);
+  if (!(bytes >= 1) || bytes > 1e18) throw UsageError(cat(flag, ": ", text, " is not a usable size (at least 1 byte)"));
+  return static_cast<uint64_t>(bytes);
+}
+
+ConvertResult convert_model(const fs::path& model, const fs::path& out, const ConvertOptions& options) {
+  Stopwatch clock;
+  std::error_code ec;
+  const bool from_folder = fs::is_directory(model, ec);
+  // Open (and so validate) the source before anything is created.
+  const Checkpoint ckpt = open_model_weights(model);
+  const std::vector<std::vector<Planned>> shards = plan_shards(ckpt, options);
+  AtomicDirectory dir(out);
+
+  ConvertResult result;
+  result.out = dir.path();
+  ProgressBar bar(static_cast<int64_t>(ckpt.size()), "convert", "tensor");
+  nlohmann::json weight_map = nlohmann::json::object();
+  for (size_t s = 0; s < shards.size(); ++s) {
+    const std::string file = shard_name(s, shards.size());
+    std::vector<TensorSpec> specs;
+    for (const Planned& p : shards[s]) specs.push_back(TensorSpec{p.name, p.dtype, p.shape});
+    SafetensorsWriter writer(dir.temp_path() / file, specs, {{"format", "pt"}});
+    // In the writer's layout order, so the shard is written front to back.
+    for (const TensorSpec& spec : safetensors_order(specs)) {
+      const at::Tensor source = ckpt.view(spec.name);
+      const at::ScalarType target = to_scalar_type(spec.dtype);
+      writer.write(spec.name, source.scalar_type() == target ? source : source.to(target));
+      ckpt.release(spec.name);  // this tensor's pages are no longer needed in memory
+      weight_map[spec.name] = file;
+      result.tensor_bytes += static_cast<uint64_t>(at::elementSize(target)) * static_cast<uint64_t>(source.numel());
+      ++result.tensors;
+      bar.advance();
+    }
+    writer.commit();
+    result.shards.push_back(file);
+  }
+  bar.finish();
+  if (shards.size() > 1) {
+    const nlohmann::json index = {{"metadata", {{"total_size", result.tensor_bytes}}}, {"weight_map", weight_map}};
+    write_file_synced(dir.temp_path() / "model.safetensors.index.json", index.dump(2) + "\n");
+  }
+  if (from_folder) result.copied = copy_other_files(model, dir.temp_path());
+  dir.commit();
+  result.seconds = clock.seconds();
+  return result;
+}
+
+}  // namespace januskit::io

@@ -1,0 +1,279 @@
+#include "io/model_info.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iomanip>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "io/mapped_tensor.hpp"
+#include "io/model_dir.hpp"
+#include "io/torch_zip.hpp"
+
+namespace januskit::io {
+namespace {
+
+namespace fs = std::filesystem;
+
+bool is_wrapper(std::string_view component) {
+  return component == "model" || component == "module" || component == "transformer" || component == "base_model";
+}
+
+std::string detect_format_name(const fs::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  uint8_t head[4] = {0, 0, 0, 0};
+  in.read(reinterpret_cast<char*>(head), sizeof head);
+  return looks_like_zip(std::span<const uint8_t>(head, static_cast<size_t>(in.gcount()))) ? "torch zip" : "safetensors";
+}
+
+bool float_for_memory(at::ScalarType t) {
+  return at::isFloatingType(t) && t != at::kFloat8_e4m3fn && t != at::kFloat8_e5m2;
+}
+
+std::string pad(std::string s, size_t width, bool right = false) {
+  if (s.size() >= width) return s;
+  return right ? std::string(width - s.size(), ' ') + s : s + std::string(width - s.size(), ' ');
+}
+
+std::string fixed(double v, int digits) {
+  std::ostringstream out;
+  out << std::fixed << std::setprecision(digits) << v;
+  return out.str();
+}
+
+// Shortest round-trip-ish text for a value in a summary.
+std::string number(double v) {
+  std::ostringstream out;
+  out << std::setprecision(7) << v;
+  return out.str();
+}
+
+}  // namespace
+
+std::string component_of(const std::string& name) {
+  const size_t first = name.find('.');
+  if (first == std::string::npos) return name;
+  const std::string head = name.substr(0, first);
+  if (!is_wrapper(head)) return head;
+  const size_t second = name.find('.', first + 1);
+  if (second == std::string::npos) return head;  // "model.weight": the wrapper itself
+  return name.substr(0, second);
+}
+
+Checkpoint open_model_weights(const fs::path& model) {
+  std::error_code ec;
+  if (fs::is_directory(model, ec)) return ModelDir::open(model).open_checkpoint();
+  if (!fs::exists(model, ec)) throw FileError(model.string(), "no such file or folder");
+  return Checkpoint::open_files({model});
+}
+
+ModelInfo inspect_model(const fs::path& model) {
+  ModelInfo info;
+  info.path = model;
+  std::error_code ec;
+  Checkpoint ckpt = [&] {
+    if (!fs::is_directory(model, ec)) return open_model_weights(model);
+    ModelDir dir = ModelDir::open(model);
+    if (dir.config.contains("architectures") && dir.config["architectures"].is_array()) {
+      for (const auto& a : dir.config["architectures"]) {
+        if (a.is_string()) info.architectures.push_back(a.get<std::string>());
+      }
+    }
+    if (dir.config.contains("model_type") && dir.config["model_type"].is_string()) {
+      info.model_type = dir.config["model_type"].get<std::string>();
+    }
+    return dir.open_checkpoint();
+  }();
+
+  for (const fs::path& f : ckpt.files()) {
+    const uint64_t bytes = fs::file_size(f, ec);
+    info.files.push_back(WeightFileInfo{f, detect_format_name(f), ec ? 0 : bytes});
+    info.bytes_on_disk += ec ? 0 : bytes;
+  }
+  std::map<std::string, size_t> component_index;
+  for (const std::string& name : ckpt.names()) {
+    const TensorInfo& t = ckpt.info(name);
+    const int64_t n = t.numel();
+    info.tensors += 1;
+    info.params += n;
+    info.tensor_bytes += t.nbytes;
+    info.params_by_dtype[short_dtype_name(t.dtype)] += n;
+    const bool as_float = float_for_memory(t.dtype);
+    info.memory_f32 += as_float ? static_cast<uint64_t>(n) * 4 : t.nbytes;
+    info.memory_bf16 += as_float ? static_cast<uint64_t>(n) * 2 : t.nbytes;
+    info.memory_f16 += as_float ? static_cast<uint64_t>(n) * 2 : t.nbytes;
+    const std::string component = component_of(name);
+    auto [it, inserted] = component_index.emplace(component, info.components.size());
+    if (inserted) info.components.push_back(ComponentStats{component});
+    ComponentStats& c = info.components[it->second];
+    c.tensors += 1;
+    c.params += n;
+    c.bytes += t.nbytes;
+    info.tensor_list.push_back(t);
+  }
+  return info;
+}
+
+std::string format_bytes(uint64_t bytes) {
+  static const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+  if (bytes < 1000) return cat(bytes, " B");
+  double v = static_cast<double>(bytes);
+  int unit = 0;
+  while (v >= 1000 && unit < 5) {
+    v /= 1000;
+    ++unit;
+  }
+  return cat(fixed(v, 2), " ", kUnits[unit]);
+}
+
+std::string format_count(int64_t n) {
+  std::string digits = std::to_string(n < 0 ? -n : n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return n < 0 ? "-" + out : out;
+}
+
+std::string format_model_info(const ModelInfo& info, bool list_tensors) {
+  std::ostringstream out;
+  auto row = [&](std::string_view key, const std::string& value) { out << pad(std::string(key), 14) << value << "\n"; };
+  row("model", info.path.string());
+  std::string arch;
+  for (const std::string& a : info.architectures) arch += (arch.empty() ? "" : ", ") + a;
+  if (arch.empty()) arch = info.model_type.empty() ? "unknown (no config.json architectures)" : info.model_type;
+  if (!info.model_type.empty() && !info.architectures.empty()) arch += cat(" (model_type ", info.model_type, ")");
+  row("architecture", arch);
+  for (size_t i = 0; i < info.files.size(); ++i) {
+    const WeightFileInfo& f = info.files[i];
+    row(i == 0 ? (info.files.size() == 1 ? "weights" : cat("weights (", info.files.size(), ")")) : "",
+        cat(f.path.filename().string(), " (", f.format, ", ", format_bytes(f.bytes), ")"));
+  }
+  row("on disk", format_bytes(info.bytes_on_disk));
+  row("tensors", format_count(info.tensors));
+  const double params = static_cast<double>(info.params);
+  row("parameters", format_count(info.params) + (params >= 1e9   ? cat(" (", fixed(params / 1e9, 2), " B)")
+                                                 : params >= 1e6 ? cat(" (", fixed(params / 1e6, 2), " M)")
+                                                                 : std::string()));
+  std::string dtypes;
+  for (const auto& [dtype, n] : info.params_by_dtype) dtypes += cat(dtypes.empty() ? "" : ", ", dtype, " ", format_count(n));
+  row("dtypes", dtypes.empty() ? "-" : dtypes);
+  row("memory", cat("f32 ", format_bytes(info.memory_f32), ", bf16 ", format_bytes(info.memory_bf16), ", f16 ",
+                    format_bytes(info.memory_f16)));
+
+  size_t width = 9;
+  for (const ComponentStats& c : info.components) width = std::max(width, c.name.size());
+  out << "\n" << pad("component", width + 2) << pad("tensors", 8, true) << pad("parameters", 17, true) << pad("share", 8, true)
+      << pad("bytes", 12, true) << "\n";
+  for (const ComponentStats& c : info.components) {
+    const double share = info.params > 0 ? 100.0 * static_cast<double>(c.params) / static_cast<double>(info.params) : 0;
+    out << pad(c.name, width + 2) << pad(format_count(c.tensors), 8, true) << pad(format_count(c.params), 17, true)
+        << pad(fixed(share, 1) + "%", 8, true) << pad(format_bytes(c.bytes), 12, true) << "\n";
+  }
+  if (list_tensors) {
+    size_t name_width = 4, shape_width = 5;
+    for (const TensorInfo& t : info.tensor_list) {
+      name_width = std::max(name_width, t.name.size());
+      shape_width = std::max(shape_width, format_shape(t.shape).size());
+    }
+    out << "\n" << pad("name", name_width + 2) << pad("dtype", 9) << pad("shape", shape_width + 2) << "file\n";
+    for (const TensorInfo& t : info.tensor_list) {
+      out << pad(t.name, name_width + 2) << pad(short_dtype_name(t.dtype), 9) << pad(format_shape(t.shape), shape_width + 2)
+          << t.file.filename().string() << "\n";
+    }
+  }
+  return out.str();
+}
+
+nlohmann::json model_info_json(const ModelInfo& info, bool list_tensors) {
+  nlohmann::json j;
+  j["model"] = info.path.string();
+  j["architectures"] = info.architectures;
+  j["model_type"] = info.model_type;
+  j["files"] = nlohmann::json::array();
+  for (const WeightFileInfo& f : info.files) {
+    j["files"].push_back({{"path", f.path.string()}, {"format", f.format}, {"bytes", f.bytes}});
+  }
+  j["bytes_on_disk"] = info.bytes_on_disk;
+  j["tensors"] = info.tensors;
+  j["parameters"] = info.params;
+  j["tensor_bytes"] = info.tensor_bytes;
+  j["parameters_by_dtype"] = info.params_by_dtype;
+  j["memory_bytes"] = {{"f32", info.memory_f32}, {"bf16", info.memory_bf16}, {"f16", info.memory_f16}};
+  j["components"] = nlohmann::json::array();
+  for (const ComponentStats& c : info.components) {
+    j["components"].push_back({{"name", c.name}, {"tensors", c.tensors}, {"parameters", c.params}, {"bytes", c.bytes}});
+  }
+  if (list_tensors) {
+    j["tensor_list"] = nlohmann::json::array();
+    for (const TensorInfo& t : info.tensor_list) {
+      j["tensor_list"].push_back({{"name", t.name}, {"dtype", short_dtype_name(t.dtype)}, {"shape", t.shape},
+                                  {"file", t.file.filename().string()}, {"bytes", t.nbytes}});
+    }
+  }
+  return j;
+}
+
+TensorSummary summarize_tensor(const Checkpoint& ckpt, const std::string& name) {
+  TensorSummary s;
+  s.info = ckpt.info(name);
+  // A flat contiguous view of the mapping (a copy only for a non-contiguous view in a .bin).
+  const at::Tensor flat = ckpt.view(name).contiguous().reshape({-1});
+  const int64_t n = flat.numel();
+  constexpr int64_t kChunk = 1 << 20;
+  double sum = 0, sum_sq = 0;
+  int64_t finite = 0;
+  s.min = std::numeric_limits<double>::infinity();
+  s.max = -std::numeric_limits<double>::infinity();
+  for (int64_t start = 0; start < n; start += kChunk) {
+    const at::Tensor chunk = flat.slice(0, start, std::min(n, start + kChunk)).to(at::kDouble);
+    const at::Tensor ok = at::isfinite(chunk);
+    const at::Tensor values = chunk.masked_select(ok);
+    finite += values.numel();
+    s.nonfinite += chunk.numel() - values.numel();
+    if (values.numel() == 0) continue;
+    s.min = std::min(s.min, values.min().item<double>());
+    s.max = std::max(s.max, values.max().item<double>());
+    sum += values.sum().item<double>();
+    sum_sq += (values * values).sum().item<double>();
+  }
+  if (finite == 0) {
+    s.min = s.max = 0;
+  } else {
+    s.mean = sum / static_cast<double>(finite);
+    s.std = std::sqrt(std::max(0.0, sum_sq / static_cast<double>(finite) - s.mean * s.mean));
+  }
+  const at::Tensor head = flat.slice(0, 0, std::min<int64_t>(n, 8)).to(at::kDouble);
+  for (int64_t i = 0; i < head.numel(); ++i) s.first.push_back(head[i].item<double>());
+  return s;
+}
+
+std::string format_tensor_summary(const TensorSummary& s) {
+  std::ostringstream out;
+  out << pad("tensor", 14) << s.info.name << "\n"
+      << pad("dtype", 14) << short_dtype_name(s.info.dtype) << "\n"
+      << pad("shape", 14) << format_shape(s.info.shape) << "\n"
+      << pad("file", 14) << s.info.file.string() << "\n"
+      << pad("bytes", 14) << format_bytes(s.info.nbytes) << "\n"
+      << pad("min / max", 14) << number(s.min) << " / " << number(s.max) << "\n"
+      << pad("mean / std", 14) << number(s.mean) << " / " << number(s.std) << "\n";
+  if (s.nonfinite > 0) out << pad("non-finite", 14) << format_count(s.nonfinite) << "\n";
+  std::string first;
+  for (double v : s.first) first += (first.empty() ? "" : ", ") + number(v);
+  out << pad("first values", 14) << "[" << first << (s.info.numel() > static_cast<int64_t>(s.first.size()) ? ", ...]" : "]")
+      << "\n";
+  return out.str();
+}
+
+nlohmann::json tensor_summary_json(const TensorSummary& s) {
+  return {{"name", s.info.name},           {"dtype", short_dtype_name(s.info.dtype)},
+          {"shape", s.info.shape},         {"file", s.info.file.string()},
+          {"bytes", s.info.nbytes},        {"min", s.min},
+          {"max", s.max},                  {"mean", s.mean},
+          {"std", s.std},                  {"nonfinite", s.nonfinite},
+          {"first_values", s.first}};
+}
+
+}  // namespace januskit::io
