@@ -10,7 +10,8 @@ void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
 }
 
 void add_all_commands(CLI::App& app) {
-  (void)app;  // subcommands are added here as they land
+  add_info_command(app);
+  add_convert_command(app);
 }
 
 }  // namespace januskit::cli

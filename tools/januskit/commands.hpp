@@ -21,4 +21,7 @@ void add_model_flags(CLI::App& cmd, ModelFlags& flags);
 // One registration function per subcommand, called by main() in --help order.
 void add_all_commands(CLI::App& app);
 
+void add_info_command(CLI::App& app);     // cmd_info.cpp
+void add_convert_command(CLI::App& app);  // cmd_convert.cpp
+
 }  // namespace januskit::cli
