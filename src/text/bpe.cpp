@@ -89,13 +89,6 @@ std::string byte_token(unsigned char b) {
   return buf;
 }
 
-int32_t json_id(const json& v, std::string_view what) {
-  if (!v.is_number_integer()) throw Error(cat(what, ": the id is not an integer"));
-  auto id = v.get<int64_t>();
-  if (id < 0 || id > INT32_MAX - 1) throw Error(cat(what, ": id ", id, " is out of range"));
-  return static_cast<int32_t>(id);
-}
-
 std::string optional_string(const json& model, const char* key) {
   auto it = model.find(key);
   if (it == model.end() || it->is_null()) return {};
@@ -118,7 +111,7 @@ struct BpeModel::Workspace {
   std::vector<int32_t> ids;
 };
 
-BpeModel BpeModel::from_json(const json& model, bool byte_level) {
+BpeModel BpeModel::from_json(const json& model, TokenizerJson& data, bool byte_level) {
   BpeModel m;
   m.serial_ = g_next_serial.fetch_add(1);
   m.byte_level_ = byte_level;
@@ -136,61 +129,48 @@ BpeModel BpeModel::from_json(const json& model, bool byte_level) {
   if (byte_level && (!m.continuing_subword_prefix_.empty() || !m.end_of_word_suffix_.empty())) {
     throw Error("model.continuing_subword_prefix/end_of_word_suffix with a ByteLevel pre-tokenizer is not supported");
   }
+  if (!data.has_vocab) throw Error("model.vocab is missing or not an object");
+  if (!data.has_merges) throw Error("model.merges is missing or not an array");
 
-  // Vocabulary.
-  auto vocab_it = model.find("vocab");
-  if (vocab_it == model.end() || !vocab_it->is_object()) throw Error("model.vocab is missing or not an object");
-  m.vocab_.reserve(vocab_it->size());
-  int32_t max_id = -1;
-  for (const auto& [token, value] : vocab_it->items()) {
-    int32_t id = json_id(value, cat("model.vocab entry \"", token, "\""));
-    m.vocab_.insert(token, id);
-    max_id = std::max(max_id, id);
+  // Vocabulary. A repeated spelling keeps its last id, as the reference's HashMap does.
+  m.vocab_.reserve(data.vocab.size());
+  for (const auto& [token, id] : data.vocab) {
+    if (id < 0 || id > INT32_MAX - 2) throw Error(cat("model.vocab entry \"", token, "\": id ", id, " is out of range"));
+    m.vocab_.insert(token, static_cast<int32_t>(id));
   }
-  m.id_to_token_.resize(static_cast<size_t>(max_id + 1));
-  m.has_id_.assign(static_cast<size_t>(max_id + 1), false);
-  m.vocab_.for_each([&](std::string_view token, int32_t id) {
-    m.id_to_token_[static_cast<size_t>(id)] = std::string(token);
-    m.has_id_[static_cast<size_t>(id)] = true;
-  });
+  data.vocab = {};
+  m.build_spellings();
   if (std::string unk = optional_string(model, "unk_token"); !unk.empty()) {
     m.unk_id_ = m.vocab_.find(unk);
     if (m.unk_id_ < 0) throw Error(cat("model.unk_token \"", unk, "\" is not in the vocabulary"));
   }
   if (byte_level) {
     m.symbol_vocab_.reserve(m.vocab_.size());
+    std::string bytes;
     m.vocab_.for_each([&](std::string_view token, int32_t id) {
       // Entries with characters outside the alphabet can never come out of byte-level BPE.
-      if (auto bytes = byte_level::to_bytes(token)) m.symbol_vocab_.insert(*bytes, id);
+      bytes.clear();
+      if (byte_level::append_bytes(token, bytes)) m.symbol_vocab_.insert(bytes, id);
     });
     for (int b = 0; b < 256; ++b) m.byte_ids_[b] = m.symbol_vocab_.find(std::string(1, static_cast<char>(b)));
   }
 
   // Merges: ["a b", ...] (older files) or [["a", "b"], ...]; the rank is the position.
-  auto merges_it = model.find("merges");
-  if (merges_it == model.end() || !merges_it->is_array()) throw Error("model.merges is missing or not an array");
-  m.merges_.reserve(merges_it->size());
+  m.merges_.reserve(data.merges.size());
   std::string merged;
   uint32_t rank = 0;
   size_t index = 0;
-  for (const json& entry : *merges_it) {
+  for (const TokenizerJson::Merge& entry : data.merges) {
     ++index;
-    std::string_view a, b;
-    std::string line;
-    if (entry.is_string()) {
-      line = entry.get<std::string>();
-      if (line.rfind("#version", 0) == 0) continue;
-      size_t space = line.find(' ');
-      if (space == std::string::npos || line.find(' ', space + 1) != std::string::npos) {
-        throw Error(cat("model.merges entry ", index, " \"", line, "\" is not two tokens separated by one space"));
+    std::string_view a = entry.first, b = entry.second;
+    if (!entry.is_pair) {
+      if (entry.first.rfind("#version", 0) == 0) continue;
+      size_t space = a.find(' ');
+      if (space == std::string_view::npos || a.find(' ', space + 1) != std::string_view::npos) {
+        throw Error(cat("model.merges entry ", index, " \"", entry.first, "\" is not two tokens separated by one space"));
       }
-      a = std::string_view(line).substr(0, space);
-      b = std::string_view(line).substr(space + 1);
-    } else if (entry.is_array() && entry.size() == 2 && entry[0].is_string() && entry[1].is_string()) {
-      a = entry[0].get_ref<const std::string&>();
-      b = entry[1].get_ref<const std::string&>();
-    } else {
-      throw Error(cat("model.merges entry ", index, " is neither \"a b\" nor [\"a\", \"b\"]"));
+      b = a.substr(space + 1);
+      a = a.substr(0, space);
     }
     int32_t a_id = m.vocab_.find(a), b_id = m.vocab_.find(b);
     if (a_id < 0 || b_id < 0) {
@@ -207,13 +187,28 @@ BpeModel BpeModel::from_json(const json& model, bool byte_level) {
     }
     m.merges_.insert(PairMap::key(a_id, b_id), {rank++, merged_id});
   }
+  data.merges = {};
   m.merge_count_ = rank;
   return m;
 }
 
-const std::string* BpeModel::id_to_token(int32_t id) const {
-  if (id < 0 || static_cast<size_t>(id) >= has_id_.size() || !has_id_[static_cast<size_t>(id)]) return nullptr;
-  return &id_to_token_[static_cast<size_t>(id)];
+// The id -> spelling table as one arena: lengths per id, prefix sums, then one copy per entry.
+void BpeModel::build_spellings() {
+  int32_t max_id = -1;
+  vocab_.for_each([&](std::string_view, int32_t id) { max_id = std::max(max_id, id); });
+  const size_t n = static_cast<size_t>(max_id + 1);
+  std::vector<uint32_t> length(n, 0);
+  has_id_.assign(n, false);
+  vocab_.for_each([&](std::string_view token, int32_t id) {
+    length[static_cast<size_t>(id)] = static_cast<uint32_t>(token.size());
+    has_id_[static_cast<size_t>(id)] = true;
+  });
+  spelling_offset_.assign(n + 1, 0);
+  for (size_t i = 0; i < n; ++i) spelling_offset_[i + 1] = spelling_offset_[i] + length[i];
+  spelling_arena_.assign(spelling_offset_[n], '\0');
+  vocab_.for_each([&](std::string_view token, int32_t id) {
+    std::copy(token.begin(), token.end(), spelling_arena_.begin() + spelling_offset_[static_cast<size_t>(id)]);
+  });
 }
 
 void BpeModel::split_into_symbols(std::string_view piece, std::vector<Symbol>& symbols) const {

@@ -23,25 +23,33 @@
 #include <vector>
 
 #include "text/flat_map.hpp"
+#include "text/tokenizer_json.hpp"
 
 namespace januskit::text {
 
 class BpeModel {
  public:
-  // Builds the model from tokenizer.json's "model" object. `byte_level`: the pre-tokenizer ends with
-  // ByteLevel. Throws januskit::Error describing the problem (the caller adds the file name).
-  static BpeModel from_json(const nlohmann::json& model, bool byte_level);
+  // Builds the model from tokenizer.json's "model" object, whose vocab and merges `data` holds
+  // (they are consumed). `byte_level`: the pre-tokenizer ends with ByteLevel. Throws
+  // januskit::Error describing the problem (the caller adds the file name).
+  static BpeModel from_json(const nlohmann::json& model, TokenizerJson& data, bool byte_level);
 
   // Appends the ids of one pre-token (bytes when byte_level, else UTF-8 text).
   void encode(std::string_view piece, std::vector<int32_t>& out) const;
 
   // Id of a vocabulary entry by its tokenizer.json spelling (byte-level alphabet), or -1.
   int32_t token_to_id(std::string_view token) const { return vocab_.find(token); }
-  // tokenizer.json spelling of an id, or nullptr for an id the vocabulary does not have.
-  const std::string* id_to_token(int32_t id) const;
+  // Whether the vocabulary has this id, and its tokenizer.json spelling.
+  bool has_id(int32_t id) const {
+    return id >= 0 && static_cast<size_t>(id) + 1 < spelling_offset_.size() && has_id_[static_cast<size_t>(id)];
+  }
+  std::string_view id_to_token(int32_t id) const {
+    return std::string_view(spelling_arena_)
+        .substr(spelling_offset_[static_cast<size_t>(id)], spelling_offset_[static_cast<size_t>(id) + 1] - spelling_offset_[static_cast<size_t>(id)]);
+  }
 
   size_t size() const { return vocab_.size(); }  // number of entries (the reference's vocab size)
-  int32_t max_id() const { return static_cast<int32_t>(id_to_token_.size()) - 1; }
+  int32_t max_id() const { return static_cast<int32_t>(spelling_offset_.size()) - 2; }
   size_t merge_count() const { return merge_count_; }
   bool byte_level() const { return byte_level_; }
 
@@ -53,12 +61,14 @@ class BpeModel {
   };
   struct Workspace;
 
+  void build_spellings();
   void split_into_symbols(std::string_view piece, std::vector<Symbol>& symbols) const;
   void merge(std::vector<Symbol>& symbols, Workspace& ws) const;
 
   StringMap vocab_;         // tokenizer.json spelling -> id
   StringMap symbol_vocab_;  // byte_level: raw bytes -> id (alphabet-only entries); unused otherwise
-  std::vector<std::string> id_to_token_;
+  std::string spelling_arena_;            // spellings by id
+  std::vector<uint32_t> spelling_offset_;  // max_id + 2 entries
   std::vector<bool> has_id_;
   PairMap merges_;
   size_t merge_count_ = 0;

@@ -35,15 +35,35 @@ char32_t char_for_byte(unsigned char b) { return tables().to_char[b]; }
 
 int byte_for_char(char32_t cp) { return cp < 512 ? tables().to_byte[cp] : -1; }
 
+bool append_bytes(std::string_view alphabet_text, std::string& out) {
+  const size_t start = out.size();
+  size_t i = 0;
+  while (i < alphabet_text.size()) {
+    auto c = static_cast<unsigned char>(alphabet_text[i]);
+    // The alphabet is '!'..'~' (one byte) and U+00A1..U+0143 (two bytes, lead C2..C5).
+    int b;
+    if (c < 0x80) {
+      b = byte_for_char(c);
+      ++i;
+    } else if (c >= 0xC2 && c <= 0xC5 && i + 1 < alphabet_text.size()) {
+      b = byte_for_char((static_cast<char32_t>(c & 0x1F) << 6) | (static_cast<unsigned char>(alphabet_text[i + 1]) & 0x3F));
+      i += 2;
+    } else {
+      b = -1;
+    }
+    if (b < 0) {
+      out.resize(start);
+      return false;
+    }
+    out += static_cast<char>(b);
+  }
+  return true;
+}
+
 std::optional<std::string> to_bytes(std::string_view alphabet_text) {
   std::string out;
   out.reserve(alphabet_text.size());
-  size_t i = 0;
-  while (i < alphabet_text.size()) {
-    int b = byte_for_char(utf8::next(alphabet_text, i));
-    if (b < 0) return std::nullopt;
-    out += static_cast<char>(b);
-  }
+  if (!append_bytes(alphabet_text, out)) return std::nullopt;
   return out;
 }
 

@@ -25,6 +25,10 @@ int byte_for_char(char32_t cp);
 // "<｜User｜>", which the decoder then emits as its own UTF-8 text).
 std::optional<std::string> to_bytes(std::string_view alphabet_text);
 
+// Appends the bytes of `alphabet_text` to `out`; false (out unchanged) when a character is outside
+// the alphabet. The allocation-free form of to_bytes for loading 150k vocabulary entries.
+bool append_bytes(std::string_view alphabet_text, std::string& out);
+
 // " the" -> "Ġthe".
 std::string from_bytes(std::string_view bytes);
 

@@ -21,6 +21,7 @@
 #include "text/byte_level.hpp"
 #include "text/normalizer.hpp"
 #include "text/pre_tokenizer.hpp"
+#include "text/tokenizer_json.hpp"
 #include "text/utf8.hpp"
 
 namespace januskit::text {
@@ -287,25 +288,24 @@ void build_id_tables(TokenizerImpl& impl) {
   for (size_t id = 0; id < n; ++id) {
     impl.token_offset[id] = static_cast<uint32_t>(impl.token_arena.size());
     impl.decode_offset[id] = static_cast<uint32_t>(impl.decode_arena.size());
-    std::string spelling;
-    bool known = true;
+    std::string added_spelling;
+    std::string_view spelling;
     if (auto it = impl.added.find(static_cast<int32_t>(id)); it != impl.added.end()) {
       // The reference decodes a normalized added token through its normalised form.
-      spelling = normalized_form(impl, it->second);
-    } else if (const std::string* t = impl.model.id_to_token(static_cast<int32_t>(id))) {
-      spelling = *t;
+      added_spelling = normalized_form(impl, it->second);
+      spelling = added_spelling;
+    } else if (impl.model.has_id(static_cast<int32_t>(id))) {
+      spelling = impl.model.id_to_token(static_cast<int32_t>(id));
     } else {
-      known = false;
+      continue;
     }
-    if (!known) continue;
     uint8_t f = TokenizerImpl::kKnown;
     if (impl.special_contents.find(spelling) >= 0) f |= TokenizerImpl::kSpecial;
     impl.flags[id] = f;
     impl.token_arena += spelling;
     if (impl.decoder == DecoderKind::byte_level) {
       // Characters outside the byte-level alphabet (e.g. "<｜User｜>") are emitted as their UTF-8.
-      auto bytes = byte_level::to_bytes(spelling);
-      impl.decode_arena += bytes ? *bytes : spelling;
+      if (!byte_level::append_bytes(spelling, impl.decode_arena)) impl.decode_arena += spelling;
     } else {
       impl.decode_arena += spelling;
     }
@@ -397,24 +397,19 @@ void add_declared_special_tokens(TokenizerImpl& impl, const SpecialTokenConfig& 
 std::shared_ptr<TokenizerImpl> parse_tokenizer_json(std::string_view text, const std::filesystem::path& source) {
   auto impl = std::make_shared<TokenizerImpl>();
   impl->source = source;
-  json j;
   try {
-    j = json::parse(text);
-  } catch (const json::parse_error& e) {
-    throw FileError(source.string(), cat("invalid JSON (", e.what(), "); the file may be truncated or not a ",
-                                         "tokenizer.json, download it again"));
-  }
-  try {
+    TokenizerJson doc = read_tokenizer_json(text);
+    const json& j = doc.root;
     if (!j.is_object()) throw Error("is not a JSON object");
     auto model = j.find("model");
     if (model == j.end() || !model->is_object()) throw Error("has no \"model\" object");
     if (auto t = model->find("type"); t != model->end() && (!t->is_string() || t->get<std::string>() != "BPE")) {
       throw Error(cat("unsupported model type ", t->dump(), " (januskit supports BPE)"));
     }
-    if (!model->contains("merges")) throw Error("model has no \"type\" and no \"merges\" (januskit supports BPE)");
+    if (!doc.has_merges) throw Error("model has no \"merges\" (januskit supports BPE models)");
     add_normalizer(j.value("normalizer", json()), impl->normalizer);
     add_pre_tokenizer(j.value("pre_tokenizer", json()), impl->pre_tokenizer);
-    impl->model = BpeModel::from_json(*model, impl->pre_tokenizer.byte_level());
+    impl->model = BpeModel::from_json(*model, doc, impl->pre_tokenizer.byte_level());
     impl->decoder = parse_decoder(j.value("decoder", json()));
 
     std::vector<AddedToken> added;

@@ -10,7 +10,7 @@ void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
 }
 
 void add_all_commands(CLI::App& app) {
-  (void)app;  // subcommands are added here as they land
+  add_tokenize_command(app);
 }
 
 }  // namespace januskit::cli

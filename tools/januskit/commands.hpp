@@ -21,4 +21,6 @@ void add_model_flags(CLI::App& cmd, ModelFlags& flags);
 // One registration function per subcommand, called by main() in --help order.
 void add_all_commands(CLI::App& app);
 
+void add_tokenize_command(CLI::App& app);  // cmd_tokenize.cpp
+
 }  // namespace januskit::cli
