@@ -76,6 +76,7 @@ WordCache& thread_cache(uint64_t serial) {
 struct HeapEntry {
   uint32_t rank;
   uint32_t pos;
+  int32_t left, right;  // the pair's ids when it was pushed
   int32_t merged;
   // Min-heap on (rank, pos) through std::push_heap's max-heap with this "greater" order.
   friend bool operator<(const HeapEntry& a, const HeapEntry& b) {
@@ -280,15 +281,18 @@ void BpeModel::split_into_symbols(std::string_view piece, std::vector<Symbol>& s
 void BpeModel::merge(std::vector<Symbol>& symbols, Workspace& ws) const {
   auto& heap = ws.heap;
   heap.clear();
-  auto consider = [&](size_t pos) {
+  // Adds the pair starting at `pos` (if it merges) to the heap; `sift` = keep the heap order now.
+  auto consider = [&](size_t pos, bool sift) {
     const Symbol& left = symbols[pos];
     if (left.next < 0) return;
-    const PairMap::Value* m = merges_.find(PairMap::key(left.id, symbols[static_cast<size_t>(left.next)].id));
+    int32_t right = symbols[static_cast<size_t>(left.next)].id;
+    const PairMap::Value* m = merges_.find(PairMap::key(left.id, right));
     if (m == nullptr) return;
-    heap.push_back({m->rank, static_cast<uint32_t>(pos), m->merged});
-    std::push_heap(heap.begin(), heap.end());
+    heap.push_back({m->rank, static_cast<uint32_t>(pos), left.id, right, m->merged});
+    if (sift) std::push_heap(heap.begin(), heap.end());
   };
-  for (size_t pos = 0; pos + 1 < symbols.size(); ++pos) consider(pos);
+  for (size_t pos = 0; pos + 1 < symbols.size(); ++pos) consider(pos, false);
+  std::make_heap(heap.begin(), heap.end());  // O(n), for the long pre-tokens of CJK runs
 
   while (!heap.empty()) {
     std::pop_heap(heap.begin(), heap.end());
@@ -297,18 +301,19 @@ void BpeModel::merge(std::vector<Symbol>& symbols, Workspace& ws) const {
     Symbol& left = symbols[top.pos];
     if (left.len == 0 || left.next < 0) continue;  // merged away, or nothing to the right any more
     Symbol& right = symbols[static_cast<size_t>(left.next)];
-    // Stale entry: a neighbour changed since it was pushed. A changed pair always merges into a
-    // longer token, hence a different id, so comparing ids is exact.
-    const PairMap::Value* now = merges_.find(PairMap::key(left.id, right.id));
-    if (now == nullptr || now->merged != top.merged) continue;
+    // Stale entry: a neighbour merged since it was pushed, so the pair's ids changed. (The
+    // reference re-looks the pair up and compares merged ids; a changed pair always concatenates
+    // to a longer token, hence a different id, so comparing the pair's ids is the same test
+    // without a hash lookup.)
+    if (left.id != top.left || right.id != top.right) continue;
 
     left.id = top.merged;
     left.len += right.len;
     right.len = 0;
     left.next = right.next;
     if (left.next >= 0) symbols[static_cast<size_t>(left.next)].prev = static_cast<int32_t>(top.pos);
-    if (left.prev >= 0) consider(static_cast<size_t>(left.prev));
-    consider(top.pos);
+    if (left.prev >= 0) consider(static_cast<size_t>(left.prev), true);
+    consider(top.pos, true);
   }
 }
 

@@ -155,13 +155,13 @@ void PreTokenizer::run(std::string_view text, Workspace& ws, std::vector<std::st
     return;
   }
   // Each step re-splits every piece of the previous one; the last step writes straight into `out`.
-  std::vector<std::string_view> current{text};
+  ws.current.assign(1, text);
   for (size_t k = 0; k < steps_.size(); ++k) {
     bool last = k + 1 == steps_.size();
     std::vector<std::string_view>& target = last ? out : ws.next;
     if (!last) ws.next.clear();
-    for (std::string_view piece : current) apply(steps_[k], piece, ws, target);
-    if (!last) std::swap(current, ws.next);
+    for (std::string_view piece : ws.current) apply(steps_[k], piece, ws, target);
+    if (!last) std::swap(ws.current, ws.next);
   }
 }
 

@@ -24,7 +24,7 @@ enum class SplitBehavior { removed, isolated, merged_with_previous, merged_with_
 class PreTokenizer {
  public:
   struct Workspace {
-    std::vector<std::string_view> next;
+    std::vector<std::string_view> current, next;
     std::vector<Regex::Match> matches;
     struct Span {
       uint32_t begin, end;

@@ -11,7 +11,6 @@
 #include <fstream>
 #include <map>
 #include <sstream>
-#include <variant>
 
 #include "core/error.hpp"
 #include "core/log.hpp"

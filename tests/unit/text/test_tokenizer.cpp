@@ -3,6 +3,8 @@
 // iteration, UTF-8 handling, and bad input (every load error names the file).
 #include <gtest/gtest.h>
 
+#include <thread>
+
 #include "core/error.hpp"
 #include "text/normalizer.hpp"
 #include "text/regex.hpp"
@@ -139,6 +141,28 @@ TEST_F(TinyTokenizer, InvalidUtf8InputIsRejectedWithItsOffset) {
   EXPECT_THROW(tok().encode("\xED\xA0\x80"), Error);  // an encoded surrogate
   EXPECT_THROW(tok().encode("x\xF0\x9F"), Error);     // truncated at the end
   EXPECT_NO_THROW(tok().encode(std::string("nul \0 inside", 12)));
+}
+
+TEST_F(TinyTokenizer, EncodesFromSeveralThreadsAtOnce) {
+  // Word caches and regex match data are per thread; results must not depend on interleaving.
+  std::vector<std::string> texts;
+  for (int i = 0; i < 200; ++i) texts.push_back("hello world " + std::to_string(i * 7919) + " <think>héllo\n");
+  std::vector<std::vector<int32_t>> expected;
+  for (const auto& t : texts) expected.push_back(tok().encode(t));
+  std::atomic<int> mismatches{0};
+  std::vector<std::thread> threads;
+  for (int k = 0; k < 4; ++k) {
+    threads.emplace_back([&, k] {
+      for (int round = 0; round < 20; ++round) {
+        for (size_t i = 0; i < texts.size(); ++i) {
+          size_t j = (i * (k + 1) + round) % texts.size();
+          if (tok().encode(texts[j]) != expected[j]) ++mismatches;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(mismatches.load(), 0);
 }
 
 TEST(Utf8, LossyMatchesTheMaximalSubpartPolicy) {
