@@ -319,6 +319,21 @@ TEST(TokenizerErrors, BrokenModelContents) {
   EXPECT_TRUE(contains(load_error(dir, j.dump()), "model.vocab"));
 }
 
+TEST(TokenizerLoad, AddedTokenIdsFollowTheReferenceRuleWithAWarning) {
+  test::TempDir dir;
+  json j = test::tiny_tokenizer_json();
+  j["added_tokens"][0]["id"] = 999;  // the reference gives it the next free id after the vocabulary
+  j["added_tokens"].push_back({{"id", 7}, {"content", "he"}, {"special", true}});  // "he" already has id 256
+  testing::internal::CaptureStderr();
+  auto tok = Tokenizer::load(dir.write("tokenizer.json", j.dump()));
+  std::string warnings = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(tok.token_id("<image_placeholder>"), 261);
+  EXPECT_EQ(tok.token_id("he"), 256);
+  EXPECT_TRUE(tok.is_special(256));
+  EXPECT_TRUE(contains(warnings, "\"<image_placeholder>\" is listed with id 999 but gets id 261")) << warnings;
+  EXPECT_TRUE(contains(warnings, "\"he\" is listed with id 7 but gets id 256")) << warnings;
+}
+
 TEST(TokenizerErrors, BrokenSidecarConfigNamesItsFile) {
   test::TempDir dir;
   dir.write("tokenizer.json", test::tiny_tokenizer_json().dump());
