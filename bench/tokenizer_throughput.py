@@ -39,14 +39,14 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "fixtures" / "tokenizers"
 
 
-def build_corpus(target_bytes: int, seed: int = 2026) -> list[str]:
+def build_corpus(target_bytes: int, seed: int = 2026, max_chars: int = 0) -> list[str]:
     texts = []
     for name in ("deepseek_v3", "qwen3"):
         for line in (SHARED / name / "vectors.jsonl").read_text(encoding="utf-8").split("\n"):
             if not line:
                 continue
             t = json.loads(line)["text"]
-            if t:
+            if t and (max_chars <= 0 or len(t) <= max_chars):
                 texts.append(t)
     rng = random.Random(seed)
     docs, size = [], 0
@@ -99,6 +99,9 @@ def main() -> int:
     ap.add_argument("--build", default=str(ROOT / "build"))
     ap.add_argument("--mb", type=float, default=10.0)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--max-chars", type=int, default=0,
+                    help="leave out fixture texts longer than this (e.g. 500 drops the 1,000-2,000 character "
+                         "stress strings); 0 keeps all")
     args = ap.parse_args()
 
     bench = pathlib.Path(args.build) / "bench" / "tokenizer_bench"
@@ -110,7 +113,7 @@ def main() -> int:
         print(f"error: {SHARED} not found (the shared tokenizer fixtures)", file=sys.stderr)
         return 1
     work = pathlib.Path(args.build) / "bench"
-    docs = build_corpus(int(args.mb * 1e6))
+    docs = build_corpus(int(args.mb * 1e6), max_chars=args.max_chars)
     corpus = work / "tokenizer_corpus.txt"
     write_corpus(docs, corpus)
     total = sum(len(d.encode("utf-8")) for d in docs)

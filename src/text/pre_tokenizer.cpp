@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "text/unicode_additions.hpp"
 #include "text/utf8.hpp"
 
 namespace januskit::text {
@@ -19,11 +20,13 @@ const Regex& gpt2_regex() {
   return re;
 }
 
-// Rust's char::is_numeric: general category Nd, Nl or No.
+// Rust's char::is_numeric: general category Nd, Nl or No (utf8proc's tables, plus the numbers of
+// later Unicode versions the reference knows).
 bool is_numeric(char32_t cp) {
   if (cp < 0x80) return cp >= '0' && cp <= '9';
   auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
-  return cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO;
+  return cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO ||
+         in_unicode_additions("N", cp);
 }
 
 // Spans covering `piece`: the matches (flag = true) and the text between them (flag = false).

@@ -4,15 +4,25 @@
 #include <pcre2.h>
 
 #include "core/error.hpp"
+#include "text/unicode_additions.hpp"
 #include "text/utf8.hpp"
 
 namespace januskit::text {
 namespace {
 
+constexpr std::string_view kHexDigits = "0-9a-fA-F";
+
+// Class items for \p{name} as the reference sees it: PCRE2's property plus the code points assigned
+// in later Unicode versions (unicode_additions.hpp).
+std::string property_items(std::string_view name) {
+  return "\\p{" + std::string(name) + "}" + pcre2_class_additions(name);
+}
+
 // Oniguruma's \w: Alphabetic | Mark | Number | Connector_Punctuation (measured against the crate:
 // U+2160 Nl, U+00B2 No, U+0301 Mn, U+203F Pc and U+24B6 So-but-Alphabetic all match; U+200D does not).
-constexpr std::string_view kWordProperties = "\\p{Alphabetic}\\p{M}\\p{N}\\p{Pc}";
-constexpr std::string_view kHexDigits = "0-9a-fA-F";
+std::string word_items() {
+  return property_items("Alphabetic") + property_items("M") + property_items("N") + property_items("Pc");
+}
 
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
@@ -71,12 +81,15 @@ std::string translate_oniguruma(std::string_view p) {
         case 's': out += "\\p{White_Space}"; break;
         case 'S': out += "\\P{White_Space}"; break;
         case 'w':
-          if (in_class) out += kWordProperties;
-          else out.append("[").append(kWordProperties).append("]");
+        case 'd': {
+          std::string items = e == 'w' ? word_items() : property_items("Nd");
+          out += in_class ? items : "[" + items + "]";
           break;
+        }
         case 'W':
-          if (in_class) throw unsupported("\\W inside a bracket class");
-          out.append("[^").append(kWordProperties).append("]");
+        case 'D':
+          if (in_class) throw unsupported(e == 'W' ? "\\W inside a bracket class" : "\\D inside a bracket class");
+          out += "[^" + (e == 'W' ? word_items() : property_items("Nd")) + "]";
           break;
         case 'h':
           if (in_class) out += kHexDigits;
@@ -86,6 +99,39 @@ std::string translate_oniguruma(std::string_view p) {
           if (in_class) throw unsupported("\\H inside a bracket class");
           out.append("[^").append(kHexDigits).append("]");
           break;
+        case 'p':
+        case 'P': {
+          // \p{Name}, \p{^Name}, \P{Name} or \pL.
+          size_t end = i + 2;
+          std::string_view name;
+          if (end < p.size() && p[end] == '{') {
+            size_t close = p.find('}', end);
+            if (close == std::string_view::npos) throw unsupported("an unterminated \\p{");
+            name = p.substr(end + 1, close - end - 1);
+            end = close + 1;
+          } else if (end < p.size()) {
+            name = p.substr(end, 1);
+            end += 1;
+          }
+          bool negated = e == 'P';
+          if (!name.empty() && name.front() == '^') {
+            negated = !negated;
+            name.remove_prefix(1);
+          }
+          const std::string& additions = pcre2_class_additions(name);
+          std::string base = std::string(negated ? "\\P{" : "\\p{") + std::string(name) + "}";
+          if (additions.empty() || (in_class && negated)) {
+            // Nothing newer to add, or a negated property inside a class, where a union cannot be
+            // negated again (PCRE2's own, older, table is used: see docs/tokenizer.md).
+            out += base;
+          } else if (in_class) {
+            out += property_items(name);
+          } else {
+            out += (negated ? "[^" : "[") + property_items(name) + "]";
+          }
+          i = end;
+          continue;
+        }
         case 'u': {
           if (i + 6 > p.size() || !is_hex(p[i + 2]) || !is_hex(p[i + 3]) || !is_hex(p[i + 4]) || !is_hex(p[i + 5])) {
             throw unsupported("\\u without four hex digits");

@@ -6,11 +6,15 @@
 //   \S                                                                      -> \P{White_Space}
 //   \w  Oniguruma: Alphabetic | Mark | Number | Connector_Punctuation
 //       (PCRE2 10.42: letters, numbers and '_' only)                        -> explicit properties
+//   \d  Decimal_Number                                                     -> \p{Nd}
 //   \h  Oniguruma: a hexadecimal digit (PCRE2: horizontal space)            -> [0-9a-fA-F]
 //   \uHHHH (Ruby escape, unknown to PCRE2)                                  -> \x{HHHH}
 //   ^ and $ match at line boundaries in Ruby syntax                         -> PCRE2_MULTILINE
+//   \p{L} \p{M} \p{N} \p{Nd} \p{P} \p{S} \p{Alphabetic}: Oniguruma has Unicode 16 tables, PCRE2
+//       10.42 Unicode 14, so the characters assigned since are appended to the class
+//       (unicode_additions.hpp), e.g. \p{S} -> [\p{S}\x{1FABF}...]
 // The rewrite is done once, when the pattern is compiled; constructs that cannot be expressed
-// faithfully (\W, \H inside a bracket class, nested classes, POSIX bracket classes) are rejected
+// faithfully (\W, \D, \H inside a bracket class, nested classes, POSIX bracket classes) are rejected
 // with an error rather than silently matching something else. `(?i:...)` and `\p{...}` classes
 // behave alike in both engines (checked by the differential tests against the Rust crate).
 //

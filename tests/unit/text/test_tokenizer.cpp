@@ -9,6 +9,7 @@
 #include "text/normalizer.hpp"
 #include "text/regex.hpp"
 #include "text/tokenizer.hpp"
+#include "text/unicode_additions.hpp"
 #include "text/utf8.hpp"
 #include "tiny_tokenizer.hpp"
 
@@ -204,6 +205,21 @@ TEST(Regex, RubyEscapesAndUnsupportedConstructs) {
   // \w is Oniguruma's: marks and all numbers count (PCRE2's own \w would miss U+0301 and U+00B2).
   Regex word = Regex::oniguruma("\\w+");
   EXPECT_EQ(all_matches(word, "e\u0301\u00b2 x"), (std::vector<Regex::Match>{{0, 5}, {6, 7}}));
+}
+
+TEST(Regex, PropertiesKnowCharactersAssignedAfterPcre2sUnicodeVersion) {
+  // U+1FABF GOOSE (Unicode 15.0, So), U+10D4A GARAY letter (16.0, Lo), U+11BF1 SUNUWAR digit (16.0, Nd):
+  // unassigned for PCRE2 10.42, classified by the reference (Oniguruma, Unicode 16).
+  EXPECT_EQ(all_matches(Regex::oniguruma("\\p{S}+"), "a\U0001FABF\U0001FABFb"), (std::vector<Regex::Match>{{1, 9}}));
+  EXPECT_EQ(all_matches(Regex::oniguruma("[\\p{P}\\p{S}]"), "\U0001FABF").size(), 1u);
+  EXPECT_EQ(all_matches(Regex::oniguruma("[^\\p{L}]+"), "\U00010D4A").size(), 0u);
+  EXPECT_EQ(all_matches(Regex::oniguruma("\\P{L}"), "\U00010D4A").size(), 0u);
+  EXPECT_EQ(all_matches(Regex::oniguruma("\\p{N}{1,3}"), "\U00011BF1\U00011BF2").size(), 1u);
+  EXPECT_EQ(all_matches(Regex::oniguruma("\\d"), "\U00011BF1").size(), 1u);
+  EXPECT_EQ(all_matches(Regex::oniguruma("\\w+"), "\U00010D4A\U00011BF1").size(), 1u);
+  EXPECT_TRUE(in_unicode_additions("S", 0x1FABF));
+  EXPECT_FALSE(in_unicode_additions("S", 0x1F600));  // known to PCRE2 already
+  EXPECT_EQ(translate_oniguruma("\\p{Lu}"), "\\p{Lu}");  // no additions recorded for subcategories
 }
 
 TEST(Regex, CaseInsensitiveGroupsFoldLikeUnicode) {
