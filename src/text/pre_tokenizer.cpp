@@ -122,11 +122,11 @@ void PreTokenizer::add_byte_level(bool add_prefix_space, bool use_regex) {
   byte_level_ = true;
 }
 
-void PreTokenizer::apply(const Step& step, std::string_view piece, Workspace& ws,
-                         std::vector<std::string_view>& out) const {
+void PreTokenizer::apply(const Step& step, std::string_view piece, Workspace& ws, std::vector<std::string_view>& out,
+                         bool recent_characters) const {
   if (const auto* split = std::get_if<SplitStep>(&step)) {
     ws.matches.clear();
-    split->regex.find_all(piece, ws.matches);
+    split->regex.find_all(piece, ws.matches, recent_characters);
     spans_from_matches(piece, ws.matches, split->invert, ws.spans);
     apply_split_behavior(piece, ws.spans, split->behavior, ws.merged, out);
   } else if (const auto* digits = std::get_if<DigitsStep>(&step)) {
@@ -145,13 +145,14 @@ void PreTokenizer::apply(const Step& step, std::string_view piece, Workspace& ws
       return;
     }
     ws.matches.clear();
-    gpt2_regex().find_all(piece, ws.matches);
+    gpt2_regex().find_all(piece, ws.matches, recent_characters);
     spans_from_matches(piece, ws.matches, false, ws.spans);
     apply_split_behavior(piece, ws.spans, SplitBehavior::isolated, ws.merged, out);
   }
 }
 
-void PreTokenizer::run(std::string_view text, Workspace& ws, std::vector<std::string_view>& out) const {
+void PreTokenizer::run(std::string_view text, Workspace& ws, std::vector<std::string_view>& out,
+                       bool recent_characters) const {
   if (text.empty()) return;
   if (steps_.empty()) {
     out.push_back(text);
@@ -163,7 +164,7 @@ void PreTokenizer::run(std::string_view text, Workspace& ws, std::vector<std::st
     bool last = k + 1 == steps_.size();
     std::vector<std::string_view>& target = last ? out : ws.next;
     if (!last) ws.next.clear();
-    for (std::string_view piece : ws.current) apply(steps_[k], piece, ws, target);
+    for (std::string_view piece : ws.current) apply(steps_[k], piece, ws, target, recent_characters);
     if (!last) std::swap(ws.current, ws.next);
   }
 }

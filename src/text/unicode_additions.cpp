@@ -1,9 +1,12 @@
 #include "text/unicode_additions.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <vector>
+
+#include "text/utf8.hpp"
 
 namespace januskit::text {
 namespace {
@@ -20,9 +23,13 @@ constexpr Range kAdditions[] = {
 struct Tables {
   std::map<std::string, std::string, std::less<>> classes;
   std::map<std::string, std::vector<std::pair<char32_t, char32_t>>, std::less<>> ranges;
+  std::vector<uint64_t> any;  // bitmap over all code points: in some addition
+  char32_t lowest = 0x110000;
 
-  Tables() {
+  Tables() : any(0x110000 / 64, 0) {
     for (const Range& r : kAdditions) {
+      lowest = std::min(lowest, r.first);
+      for (char32_t c = r.first; c <= r.last; ++c) any[c / 64] |= uint64_t{1} << (c % 64);
       char item[40];
       if (r.first == r.last) std::snprintf(item, sizeof item, "\\x{%X}", static_cast<unsigned>(r.first));
       else std::snprintf(item, sizeof item, "\\x{%X}-\\x{%X}", static_cast<unsigned>(r.first), static_cast<unsigned>(r.last));
@@ -43,6 +50,20 @@ const std::string& pcre2_class_additions(std::string_view property) {
   static const std::string empty;
   auto it = tables().classes.find(property);
   return it == tables().classes.end() ? empty : it->second;
+}
+
+bool has_unicode_additions(std::string_view text) {
+  const Tables& t = tables();
+  size_t i = 0;
+  while (i < text.size()) {
+    if (static_cast<unsigned char>(text[i]) < 0x80) {
+      ++i;
+      continue;
+    }
+    char32_t cp = utf8::next(text, i);
+    if (cp >= t.lowest && (t.any[cp / 64] >> (cp % 64) & 1)) return true;
+  }
+  return false;
 }
 
 bool in_unicode_additions(std::string_view property, char32_t cp) {

@@ -19,4 +19,9 @@ const std::string& pcre2_class_additions(std::string_view property);
 // Whether cp is one of the additions of `property`.
 bool in_unicode_additions(std::string_view property, char32_t cp);
 
+// Whether valid UTF-8 `text` holds any code point of any addition. Nearly all text holds none; the
+// regex layer then uses patterns compiled without the (slower) appended ranges, which match such
+// text exactly like the full ones.
+bool has_unicode_additions(std::string_view text);
+
 }  // namespace januskit::text

@@ -217,6 +217,16 @@ TEST(Regex, PropertiesKnowCharactersAssignedAfterPcre2sUnicodeVersion) {
   EXPECT_EQ(all_matches(Regex::oniguruma("\\p{N}{1,3}"), "\U00011BF1\U00011BF2").size(), 1u);
   EXPECT_EQ(all_matches(Regex::oniguruma("\\d"), "\U00011BF1").size(), 1u);
   EXPECT_EQ(all_matches(Regex::oniguruma("\\w+"), "\U00010D4A\U00011BF1").size(), 1u);
+  // The fast form (PCRE2's tables only) is used for text without such characters.
+  EXPECT_TRUE(has_unicode_additions("goose \U0001FABF"));
+  EXPECT_FALSE(has_unicode_additions("plain text, 中文, 😀, e\u0301"));
+  Regex s = Regex::oniguruma("\\p{S}+|\\p{L}+");
+  std::vector<Regex::Match> full, plain;
+  s.find_all("ab😀€c", full, true);
+  s.find_all("ab😀€c", plain, false);
+  EXPECT_EQ(full, plain);
+  EXPECT_EQ(translate_oniguruma("\\p{S}", false), "\\p{S}");
+  EXPECT_NE(translate_oniguruma("\\p{S}", true).find("\\x{1FABF}"), std::string::npos);
   EXPECT_TRUE(in_unicode_additions("S", 0x1FABF));
   EXPECT_FALSE(in_unicode_additions("S", 0x1F600));  // known to PCRE2 already
   EXPECT_EQ(translate_oniguruma("\\p{Lu}"), "\\p{Lu}");  // no additions recorded for subcategories
