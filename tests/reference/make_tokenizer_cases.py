@@ -20,6 +20,10 @@ Tokenizers:
   split_variants       Digits, and Split with every behaviour, invert and a literal pattern
   added_variants       NFC normaliser and added tokens with lstrip, rstrip, single_word,
                        normalized (content in decomposed form) and non-special flags
+  char_bpe_fallback    a character-level (not byte-level) BPE with unk_token and byte_fallback
+                       (only some <0xXX> tokens exist, so both paths are taken), no decoder
+  char_bpe_affixes     a character-level BPE with continuing_subword_prefix "##",
+                       end_of_word_suffix "</w>", fuse_unk
   model_folder         a model folder (tokenizer.json + tokenizer_config.json +
                        special_tokens_map.json declaring special tokens tokenizer.json lacks);
                        expected ids from transformers' AutoTokenizer, which appends them
@@ -270,6 +274,25 @@ def added_variant(base: dict) -> dict:
     return tj
 
 
+def build_char_bpe(affixes: bool) -> dict:
+    """A character-level BPE (no ByteLevel): exercises unk, fuse_unk, byte_fallback and affixes."""
+    extra = {"continuing_subword_prefix": "##", "end_of_word_suffix": "</w>"} if affixes else {}
+    tok = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=affixes, byte_fallback=not affixes, **extra))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r"\s+"), behavior="removed", invert=False),
+        pre_tokenizers.Digits(individual_digits=False)])
+    trainer = trainers.BpeTrainer(vocab_size=1500, min_frequency=2, show_progress=False, special_tokens=["<unk>"],
+                                  limit_alphabet=120, **extra)
+    tok.train_from_iterator(training_corpus(), trainer)
+    tj = json.loads(tok.to_str())
+    tj["decoder"] = None
+    if not affixes:
+        vocab = tj["model"]["vocab"]
+        for b in range(0x00, 0xE0):  # no <0xE0>..<0xFF>: 3- and 4-byte characters fall back to <unk>
+            vocab.setdefault(f"<0x{b:02X}>", len(vocab))
+    return tj
+
+
 def make_model_folder(folder: pathlib.Path, base: dict, texts: list[str]) -> int:
     """A model folder whose special_tokens_map.json declares tokens tokenizer.json lacks (Janus-style).
 
@@ -362,6 +385,9 @@ def make(out_dir: pathlib.Path) -> None:
     emit("added_variants", added_variant(llama3), 800, 107,
          ["word", " word ", "words", "sword", "café", "cafe\u0301", "école", "e\u0301cole", "<tag>long", "<tag>",
           " <mask>", "\u3000<mask>", "[RS]  \n", " <both>  ", "Straße", "Strasse"])
+
+    emit("char_bpe_fallback", build_char_bpe(False), 600, 109)
+    emit("char_bpe_affixes", build_char_bpe(True), 600, 110)
 
     folder = out_dir / "model_folder"
     folder.mkdir()
