@@ -18,10 +18,11 @@ struct ModelFlags {
 
 void add_model_flags(CLI::App& cmd, ModelFlags& flags);
 
-// One registration function per subcommand, called by main() in --help order.
+// One registration function per subcommand (cmd_<name>.cpp); main() calls add_all_commands(), which
+// adds them in --help order.
+void add_tokenize_command(CLI::App& app);
+void add_info_command(CLI::App& app);
+void add_convert_command(CLI::App& app);
 void add_all_commands(CLI::App& app);
-
-void add_info_command(CLI::App& app);     // cmd_info.cpp
-void add_convert_command(CLI::App& app);  // cmd_convert.cpp
 
 }  // namespace januskit::cli
