@@ -12,6 +12,7 @@ void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
 void add_all_commands(CLI::App& app) {
   add_info_command(app);
   add_convert_command(app);
+  add_tokenize_command(app);
 }
 
 }  // namespace januskit::cli

@@ -23,5 +23,6 @@ void add_all_commands(CLI::App& app);
 
 void add_info_command(CLI::App& app);     // cmd_info.cpp
 void add_convert_command(CLI::App& app);  // cmd_convert.cpp
+void add_tokenize_command(CLI::App& app);  // cmd_tokenize.cpp
 
 }  // namespace januskit::cli
