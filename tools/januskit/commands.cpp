@@ -10,9 +10,14 @@ void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
 }
 
 void add_all_commands(CLI::App& app) {
+  add_generate_command(app);
+  add_describe_command(app);
+  add_ask_command(app);
+  add_chat_command(app);
+  add_tokenize_command(app);
   add_info_command(app);
   add_convert_command(app);
-  add_tokenize_command(app);
+  add_meta_command(app);
 }
 
 }  // namespace januskit::cli

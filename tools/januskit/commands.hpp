@@ -18,11 +18,16 @@ struct ModelFlags {
 
 void add_model_flags(CLI::App& cmd, ModelFlags& flags);
 
-// One registration function per subcommand, called by main() in --help order.
+// One registration function per subcommand (cmd_<name>.cpp); main() calls add_all_commands(), which
+// adds them in --help order.
+void add_generate_command(CLI::App& app);
+void add_describe_command(CLI::App& app);
+void add_ask_command(CLI::App& app);
+void add_chat_command(CLI::App& app);
+void add_tokenize_command(CLI::App& app);
+void add_info_command(CLI::App& app);
+void add_convert_command(CLI::App& app);
+void add_meta_command(CLI::App& app);
 void add_all_commands(CLI::App& app);
-
-void add_info_command(CLI::App& app);     // cmd_info.cpp
-void add_convert_command(CLI::App& app);  // cmd_convert.cpp
-void add_tokenize_command(CLI::App& app);  // cmd_tokenize.cpp
 
 }  // namespace januskit::cli
