@@ -347,7 +347,8 @@ std::unique_ptr<JanusModel> JanusModel::load(const io::ModelDir& dir, c10::Devic
   names.prefix = janus_checkpoint_name("model.language_model.", config.naming);
   names.lm_head = parts.understanding ? janus_checkpoint_name("lm_head.weight", config.naming) : "";
   auto language = LlamaModel::load(config.text, loader, names);
-  VisionParts v = load_vision_parts(config, source, parts);
+  RecordingSource recorder(source);
+  VisionParts v = load_vision_parts(config, recorder, parts);
 
   // Stored but unused: SigLIP's attention-pool head and the VQ usage statistics (original files), and
   // whatever belongs to a part not requested.
@@ -372,19 +373,49 @@ std::unique_ptr<JanusModel> JanusModel::load(const io::ModelDir& dir, c10::Devic
   loader.finish();
   log::debug("loaded Janus (", config.naming == JanusNaming::original ? "deepseek-ai" : "transformers",
              " names) in ", format_seconds(clock.seconds()));
-  return std::make_unique<JanusModel>(std::move(config), std::move(language), std::move(v.vision), std::move(v.aligner),
-                                      std::move(v.gen_embed), std::move(v.gen_aligner), std::move(v.gen_head),
-                                      std::move(v.vq), parts);
+  auto model = std::make_unique<JanusModel>(std::move(config), std::move(language), std::move(v.vision),
+                                            std::move(v.aligner), std::move(v.gen_embed), std::move(v.gen_aligner),
+                                            std::move(v.gen_head), std::move(v.vq), parts);
+  model->named_ = std::move(recorder.records());
+  return model;
 }
 
 std::unique_ptr<JanusModel> JanusModel::random(const JanusConfig& config, at::ScalarType dtype, c10::Device device,
                                                uint64_t seed) {
   auto language = LlamaModel::random(config.text, dtype, device, seed);
-  RandomWeightSource source(dtype, device, seed + 1);
-  VisionParts v = load_vision_parts(config, source, {true, true, true});
-  return std::make_unique<JanusModel>(config, std::move(language), std::move(v.vision), std::move(v.aligner),
-                                      std::move(v.gen_embed), std::move(v.gen_aligner), std::move(v.gen_head),
-                                      std::move(v.vq), JanusParts{true, true, true});
+  RandomWeightSource random(dtype, device, seed + 1);
+  RecordingSource recorder(random);
+  VisionParts v = load_vision_parts(config, recorder, {true, true, true});
+  auto model = std::make_unique<JanusModel>(config, std::move(language), std::move(v.vision), std::move(v.aligner),
+                                            std::move(v.gen_embed), std::move(v.gen_aligner), std::move(v.gen_head),
+                                            std::move(v.vq), JanusParts{true, true, true});
+  model->named_ = std::move(recorder.records());
+  return model;
+}
+
+std::vector<at::Tensor> JanusModel::parameters() const {
+  std::vector<at::Tensor> out = language_->parameters();
+  for (const auto& [name, t] : named_) out.push_back(t);
+  return out;
+}
+
+NamedTensors JanusModel::state_dict() const {
+  LlamaNames names;
+  names.prefix = "model.language_model.";
+  NamedTensors out = language_->state_dict(names);
+  for (const auto& [name, t] : named_) {
+    // SigLIP's fused q/k/v (as the original checkpoints store it) -> transformers' three projections.
+    const std::string fused = "self_attn.qkv.";
+    if (size_t at = name.find(fused); at != std::string::npos) {
+      const std::string kind = name.substr(at + fused.size());  // "weight" or "bias"
+      auto parts = t.chunk(3, 0);
+      const char* proj[] = {"q_proj", "k_proj", "v_proj"};
+      for (int k = 0; k < 3; ++k) out.emplace_back(cat(name.substr(0, at), "self_attn.", proj[k], ".", kind), parts[k]);
+      continue;
+    }
+    out.emplace_back(name, t);
+  }
+  return out;
 }
 
 void JanusModel::require(bool part, const char* what) const {

@@ -93,6 +93,10 @@ class JanusModel final : public engine::LanguageModel, public engine::ImageToken
 
   const JanusConfig& config() const { return config_; }
   const JanusParts& parts() const { return parts_; }
+  // Trainable tensors of every part that was built (the Llama's fused matrices as held).
+  std::vector<at::Tensor> parameters() const;
+  // Every tensor under its transformers (JanusForConditionalGeneration) name, for saving a checkpoint.
+  NamedTensors state_dict() const;
   LlamaModel& llama() { return *language_; }
   VqModel& vq() { return vq_; }
 
@@ -108,6 +112,7 @@ class JanusModel final : public engine::LanguageModel, public engine::ImageToken
   nn::GeluMlp gen_head_;
   VqModel vq_;
   JanusParts parts_;
+  NamedTensors named_;  // the non-Llama tensors under canonical names, as built
 };
 
 }  // namespace januskit::models

@@ -262,6 +262,18 @@ at::Tensor LlamaModel::layer_forward(int64_t index, const at::Tensor& x, const a
   return out + mlp;
 }
 
+std::vector<at::Tensor> LlamaModel::parameters() const {
+  std::vector<at::Tensor> out = {weights_.embed, weights_.norm};
+  if (!config_.tie_word_embeddings && weights_.lm_head.defined()) out.push_back(weights_.lm_head);
+  for (const auto& L : weights_.layers) {
+    for (const at::Tensor* t : {&L.input_norm, &L.qkv, &L.qkv_bias, &L.o, &L.o_bias, &L.post_norm, &L.gate_up,
+                                &L.gate_up_bias, &L.down, &L.down_bias}) {
+      if (t->defined()) out.push_back(*t);
+    }
+  }
+  return out;
+}
+
 std::vector<std::pair<std::string, at::Tensor>> LlamaModel::state_dict(const LlamaNames& n) const {
   const auto& c = config_;
   const int64_t q_rows = c.num_heads * c.head_dim, kv_rows = c.num_kv_heads * c.head_dim;

@@ -97,6 +97,8 @@ class LlamaModel final : public engine::LanguageModel {
 
   const LlamaConfig& config() const { return config_; }
   LlamaWeights& weights() { return weights_; }
+  // The trainable tensors (fused matrices as held; the head only when untied).
+  std::vector<at::Tensor> parameters() const;
   // Tensors under their Hugging Face names (fused matrices split), for saving a checkpoint.
   std::vector<std::pair<std::string, at::Tensor>> state_dict(const LlamaNames& names = {}) const;
 

@@ -130,7 +130,8 @@ VqStack load_encoder(const VqConfig& c, StackLoader& L) {
 
 VqModel::VqModel(VqConfig config, VqWeights weights) : config_(std::move(config)), weights_(std::move(weights)) {}
 
-VqModel VqModel::load(const VqConfig& c, WeightSource& source, const std::string& prefix, bool with_encoder) {
+VqModel VqModel::load(const VqConfig& c, WeightSource& outer, const std::string& prefix, bool with_encoder) {
+  RecordingSource source(outer);
   StackLoader L(source, prefix);
   VqWeights w;
   w.codebook = source.take(prefix + "quantize.embedding.weight", {c.codebook_size, c.codebook_dim});
@@ -140,7 +141,9 @@ VqModel VqModel::load(const VqConfig& c, WeightSource& source, const std::string
     w.encoder = load_encoder(c, L);
     w.quant_conv = L.conv("quant_conv", c.codebook_dim, c.latent_channels, 1);
   }
-  return VqModel(c, std::move(w));
+  VqModel model(c, std::move(w));
+  model.named_ = std::move(source.records());
+  return model;
 }
 
 VqModel VqModel::random(const VqConfig& config, at::ScalarType dtype, c10::Device device, uint64_t seed) {

@@ -95,12 +95,15 @@ class VqModel {
   at::Tensor codebook_lookup(const at::Tensor& ids) const;
 
   bool has_encoder() const { return weights_.encoder.has_value(); }
+  // Every weight under its canonical name (as loaded; aliases the weights), for training and saving.
+  const NamedTensors& named_tensors() const { return named_; }
   const VqConfig& config() const { return config_; }
   VqWeights& weights() { return weights_; }
 
  private:
   VqConfig config_;
   VqWeights weights_;
+  NamedTensors named_;
 };
 
 // Model output in [-1, 1] -> uint8 HWC pixels exactly as the reference: floor(clip((x + 1) / 2 · 255)).

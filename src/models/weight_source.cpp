@@ -25,4 +25,10 @@ at::Tensor RandomWeightSource::take(const std::string& name, at::IntArrayRef sha
   return at::normal(0.0, std, shape.vec(), generator_, options_);
 }
 
+at::Tensor RecordingSource::take(const std::string& name, at::IntArrayRef shape) {
+  at::Tensor t = inner_.take(name, shape);
+  if (t.defined()) records_.emplace_back(name, t);
+  return t;
+}
+
 }  // namespace januskit::models

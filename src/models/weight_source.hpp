@@ -7,6 +7,8 @@
 #include <ATen/core/Generator.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace januskit::models {
 
@@ -30,5 +32,21 @@ class RandomWeightSource final : public WeightSource {
   at::Generator generator_;
   double std_;
 };
+
+// Passes takes through to another source and remembers what it handed out, by canonical name: the
+// tensors alias the model's weights, so the list doubles as the model's parameters and state dict.
+class RecordingSource final : public WeightSource {
+ public:
+  explicit RecordingSource(WeightSource& inner) : inner_(inner) {}
+  at::Tensor take(const std::string& name, at::IntArrayRef shape) override;
+  bool contains(const std::string& name) const override { return inner_.contains(name); }
+  std::vector<std::pair<std::string, at::Tensor>>& records() { return records_; }
+
+ private:
+  WeightSource& inner_;
+  std::vector<std::pair<std::string, at::Tensor>> records_;
+};
+
+using NamedTensors = std::vector<std::pair<std::string, at::Tensor>>;
 
 }  // namespace januskit::models

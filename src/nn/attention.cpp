@@ -1,11 +1,34 @@
 #include "nn/attention.hpp"
 
 #include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <limits>
 
 namespace januskit::nn {
 
+namespace {
+
+// softmax(q kᵀ · scale + mask) v with explicit matrix products. Used when gradients are needed:
+// LibTorch's fused CPU kernel is several times slower in training (backward, small heads) than these
+// batched matmuls, and in bf16 slower still.
+at::Tensor attention_math(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                          double scale) {
+  const int64_t groups = q.size(1) / k.size(1);
+  at::Tensor kk = groups > 1 ? k.repeat_interleave(groups, 1) : k;
+  at::Tensor vv = groups > 1 ? v.repeat_interleave(groups, 1) : v;
+  at::Tensor scores = at::matmul(q, kk.transpose(-1, -2)).to(at::kFloat) * scale;
+  if (mask.defined()) scores = scores.masked_fill(mask.logical_not(), -std::numeric_limits<float>::infinity());
+  return at::matmul(scores.softmax(-1).to(vv.scalar_type()), vv);
+}
+
+}  // namespace
+
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
                      double scale) {
+  if (c10::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad())) {
+    return attention_math(q, k, v, mask, scale);
+  }
   const bool gqa = q.size(1) != k.size(1);
   std::optional<at::Tensor> attn_mask;
   if (mask.defined()) attn_mask = mask;

@@ -18,6 +18,7 @@ void add_all_commands(CLI::App& app) {
   add_info_command(app);
   add_convert_command(app);
   add_meta_command(app);
+  add_train_demo_command(app);
 }
 
 }  // namespace januskit::cli
