@@ -81,7 +81,10 @@ void write_file_synced(const std::filesystem::path& path, std::string_view bytes
 }
 
 AtomicFile::AtomicFile(std::filesystem::path path) : path_(std::move(path)) {
-  std::string pattern = (parent_of(path_) / ("." + path_.filename().string() + ".tmp-XXXXXX")).string();
+  // Built by appending: GCC 12 warns falsely (-Wstringop-overflow) on "." + string.
+  std::string name(1, '.');
+  name.append(path_.filename().string()).append(".tmp-XXXXXX");
+  std::string pattern = (parent_of(path_) / name).string();
   std::vector<char> buf(pattern.begin(), pattern.end());
   buf.push_back('\0');
   fd_ = ::mkstemp(buf.data());

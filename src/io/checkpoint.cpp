@@ -47,7 +47,7 @@ enum class Format { safetensors, torch };
 // read as safetensors, whose header checks then say what is wrong.
 Format detect_format(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
-  uint8_t head[4] = {0, 0, 0, 0};
+  uint8_t head[16] = {};
   in.read(reinterpret_cast<char*>(head), sizeof head);
   const std::span<const uint8_t> bytes(head, static_cast<size_t>(in.gcount()));
   if (looks_like_zip(bytes) || looks_like_legacy_torch(bytes)) return Format::torch;

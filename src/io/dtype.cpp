@@ -31,6 +31,16 @@ constexpr std::array<DTypeRow, 15> kTable{{
     {DType::BOOL, 1, "BOOL", "bool", false},
 }};
 
+// Rows are indexed by the enum's value: the table must list every DType in declaration order.
+static_assert(kTable.size() == static_cast<size_t>(DType::BOOL) + 1);
+constexpr bool table_in_order() {
+  for (size_t i = 0; i < kTable.size(); ++i) {
+    if (static_cast<size_t>(kTable[i].type) != i) return false;
+  }
+  return true;
+}
+static_assert(table_in_order());
+
 const DTypeRow& row(DType t) { return kTable[static_cast<size_t>(t)]; }
 
 }  // namespace

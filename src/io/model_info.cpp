@@ -222,22 +222,25 @@ TensorSummary summarize_tensor(const Checkpoint& ckpt, const std::string& name) 
   // A flat contiguous view of the mapping (a copy only for a non-contiguous view in a .bin).
   const at::Tensor flat = ckpt.view(name).contiguous().reshape({-1});
   const int64_t n = flat.numel();
-  constexpr int64_t kChunk = 1 << 20;
+  // 4M elements per chunk: 32 MB of f64 at a time, large enough that per-chunk overhead vanishes.
+  constexpr int64_t kChunk = 1 << 22;
   double sum = 0, sum_sq = 0;
   int64_t finite = 0;
   s.min = std::numeric_limits<double>::infinity();
   s.max = -std::numeric_limits<double>::infinity();
   for (int64_t start = 0; start < n; start += kChunk) {
-    const at::Tensor chunk = flat.slice(0, start, std::min(n, start + kChunk)).to(at::kDouble);
-    const at::Tensor ok = at::isfinite(chunk);
-    const at::Tensor values = chunk.masked_select(ok);
-    finite += values.numel();
-    s.nonfinite += chunk.numel() - values.numel();
-    if (values.numel() == 0) continue;
-    s.min = std::min(s.min, values.min().item<double>());
-    s.max = std::max(s.max, values.max().item<double>());
+    at::Tensor values = flat.slice(0, start, std::min(n, start + kChunk)).to(at::kDouble);
+    const int64_t count = values.numel();
+    const int64_t ok = at::isfinite(values).sum().item<int64_t>();
+    if (ok != count) values = values.masked_select(at::isfinite(values));  // rare: NaN or inf present
+    finite += ok;
+    s.nonfinite += count - ok;
+    if (ok == 0) continue;
+    const auto [lo, hi] = at::aminmax(values);
+    s.min = std::min(s.min, lo.item<double>());
+    s.max = std::max(s.max, hi.item<double>());
     sum += values.sum().item<double>();
-    sum_sq += (values * values).sum().item<double>();
+    sum_sq += at::dot(values, values).item<double>();
   }
   if (finite == 0) {
     s.min = s.max = 0;

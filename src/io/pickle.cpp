@@ -65,7 +65,8 @@ struct KnownGlobal {
   DType dtype;
 };
 
-constexpr std::array<KnownGlobal, 39> kKnownGlobals{{
+// A plain array: its size follows the list (a std::array of fixed size would pad with empty names).
+constexpr KnownGlobal kKnownGlobals[] = {
     {"collections", "OrderedDict", Global::ordered_dict, DType::U8},
     {"torch._utils", "_rebuild_tensor_v2", Global::rebuild_tensor_v2, DType::U8},
     {"torch._utils", "_rebuild_tensor_v3", Global::rebuild_tensor_v3, DType::U8},
@@ -105,7 +106,7 @@ constexpr std::array<KnownGlobal, 39> kKnownGlobals{{
     {"torch", "double", Global::dtype_object, DType::F64},
     {"torch", "float", Global::dtype_object, DType::F32},
     {"torch", "half", Global::dtype_object, DType::F16},
-}};
+};
 
 const char* global_name(Global g) {
   switch (g) {

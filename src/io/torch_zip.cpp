@@ -1,5 +1,8 @@
 #include "io/torch_zip.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "io/mapped_tensor.hpp"
@@ -31,8 +34,9 @@ bool looks_like_zip(std::span<const uint8_t> b) {
 }
 
 bool looks_like_legacy_torch(std::span<const uint8_t> b) {
-  // Legacy torch.save writes a pickle (PROTO 2) of a magic number first.
-  return b.size() >= 2 && b[0] == 0x80 && b[1] >= 2 && b[1] <= 5;
+  // PROTO 2, LONG1 of 10 bytes: the magic number, little-endian.
+  static constexpr uint8_t kMagic[] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+  return b.size() >= sizeof kMagic && std::equal(std::begin(kMagic), std::end(kMagic), b.begin());
 }
 
 TorchZipFile TorchZipFile::open(const std::filesystem::path& path) {
@@ -42,7 +46,8 @@ TorchZipFile TorchZipFile::open(const std::filesystem::path& path) {
   const std::span<const uint8_t> bytes = f.file_->bytes();
   if (bytes.empty()) throw FileError(shown, "file is empty; the download or copy may have failed, fetch the file again");
   if (!looks_like_zip(bytes)) {
-    if (looks_like_legacy_torch(bytes)) {
+    // Any pickle stream here is the legacy format (its magic number may use another protocol).
+    if (looks_like_legacy_torch(bytes) || (bytes.size() >= 2 && bytes[0] == 0x80 && bytes[1] <= 5)) {
       throw FileError(shown,
                       "legacy torch.save format (before torch 1.6, not a zip archive) is not supported; re-save it "
                       "with a newer torch (torch.save(torch.load(f), f)) or convert it to safetensors in Python");

@@ -45,7 +45,9 @@ class TorchZipFile {
 
 // True when the bytes start like a zip archive (what torch.save writes).
 bool looks_like_zip(std::span<const uint8_t> bytes);
-// True when the bytes start like a pickle stream: the legacy (pre-1.6) torch.save format.
+// True when the bytes start with the legacy (pre-1.6) torch.save magic number, a pickled
+// 0x1950a86a20f9469cfc6c. The full 14 bytes, not just a pickle PROTO: a safetensors file whose
+// header length is 640 also starts with 0x80 0x02.
 bool looks_like_legacy_torch(std::span<const uint8_t> bytes);
 
 }  // namespace januskit::io

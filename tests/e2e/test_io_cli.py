@@ -235,6 +235,8 @@ def test_usage_errors_exit_2():
         r = run(*args)
         assert r.returncode == 2, (args, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error: ")
+        if "--dtype" in args:
+            assert "expected keep, bf16, f16 or f32, got 'int4'" in r.stderr
 
 
 def test_missing_model_path():

@@ -26,8 +26,17 @@ void add_convert_command(CLI::App& app) {
     io::ConvertOptions options;
     options.shard_size = io::parse_size(flags->shard_size);
     if (flags->dtype != "keep") {
-      const DTypeRequest request = parse_dtype(flags->dtype);
-      if (request == DTypeRequest::automatic) throw UsageError("--dtype: expected keep, bf16, f16 or f32, got 'auto'");
+      // parse_dtype knows the spellings (f32/float32/fp32, ...); convert has "keep" instead of "auto".
+      const auto request = [&] {
+        try {
+          return parse_dtype(flags->dtype);
+        } catch (const UsageError&) {
+          return DTypeRequest::automatic;
+        }
+      }();
+      if (request == DTypeRequest::automatic) {
+        throw UsageError(cat("--dtype: expected keep, bf16, f16 or f32, got '", flags->dtype, "'"));
+      }
       options.dtype = resolve_dtype(request, c10::Device(c10::kCPU));
     }
     const io::ConvertResult r = io::convert_model(flags->model, flags->out, options);

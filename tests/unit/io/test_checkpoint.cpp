@@ -171,3 +171,19 @@ TEST(ConvertHelpers, ShardNames) {
   EXPECT_EQ(shard_name(0, 3), "model-00001-of-00003.safetensors");
   EXPECT_EQ(shard_name(2, 3), "model-00003-of-00003.safetensors");
 }
+
+TEST(FormatDetection, SafetensorsWhoseHeaderLengthLooksLikeAPickleProtocol) {
+  // A header of 640 bytes starts the file with 0x80 0x02, as a pickle does: still safetensors.
+  TempDir dir;
+  std::string header = R"({"__metadata__":{"pad":")";
+  const std::string tail = R"("},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}})";
+  header += std::string(640 - header.size() - tail.size(), 'x') + tail;
+  ASSERT_EQ(header.size(), 640u);
+  januskit::test::Bytes data = {0, 0, 0x80, 0x3F};  // 1.0f
+  const januskit::test::Bytes file = januskit::test::make_safetensors(header, data);
+  ASSERT_EQ(file[0], 0x80);
+  ASSERT_EQ(file[1], 0x02);
+  januskit::test::write_bytes(dir / "w.safetensors", file);
+  const Checkpoint ckpt = Checkpoint::open_files({dir / "w.safetensors"});
+  EXPECT_EQ(ckpt.view("w").item<float>(), 1.0f);
+}

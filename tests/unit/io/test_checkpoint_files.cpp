@@ -49,16 +49,22 @@ void expect_matches_originals(const Checkpoint& ckpt, bool check_views) {
     if (!check_views) continue;
     // As saved: same storage offset and strides, and tensors that shared a storage share one here.
     EXPECT_EQ(t.storage_offset(), e["storage_offset"].get<int64_t>());
-    if (t.numel() > 0) EXPECT_EQ(t.strides().vec(), e["stride"].get<std::vector<int64_t>>());
+    if (t.numel() > 0) {
+      EXPECT_EQ(t.strides().vec(), e["stride"].get<std::vector<int64_t>>());
+    }
     const int group = e["storage_group"].get<int>();
     const void* storage = t.storage().data();
     auto [it, first] = group_storage.emplace(group, storage);
-    if (!first) EXPECT_EQ(it->second, storage) << "should share storage group " << group;
+    if (!first) {
+      EXPECT_EQ(it->second, storage) << "should share storage group " << group;
+    }
   }
   // Different groups are different storages.
   std::set<const void*> distinct;
   for (const auto& [g, p] : group_storage) distinct.insert(p);
-  if (check_views) EXPECT_EQ(distinct.size(), group_storage.size());
+  if (check_views) {
+    EXPECT_EQ(distinct.size(), group_storage.size());
+  }
 }
 
 }  // namespace
