@@ -89,65 +89,109 @@ AskResult ask(const AskOptions& options, const AskStreams& streams) {
   return ask(model, options, streams);
 }
 
-AskResult ask(TextModel& m, const AskOptions& o, const AskStreams& streams) {
-  if (o.question.empty()) throw UsageError("ask: the question is empty");
+namespace {
+
+void check_options(const TextModel& m, const AskOptions& o) {
   if (o.samples < 1) throw UsageError("--samples must be at least 1");
   if (o.max_tokens < 1) throw UsageError("--max-tokens must be at least 1");
+  if (o.batch < 1) throw UsageError("--batch must be at least 1");
   if (o.think_budget >= 0 && !m.think_end_id) {
     throw Error(cat("--think-budget: the tokenizer of ", m.name, " has no </think> token"));
   }
-  AskResult result;
-  result.model = m.name;
-  result.prompt_ids = build_prompt(m, o);
+}
 
+AskSample to_sample(const TextModel& m, const AskOptions& o, const engine::SequenceOutput& row, uint64_t seed) {
+  AskSample s;
+  s.output_ids = row.tokens;
+  s.finish_reason = engine::stop_reason_name(row.reason);
+  s.seed = seed;
+  if (o.raw) {
+    s.content = row.text;
+  } else {
+    text::ReasoningSplit split = text::split_reasoning(row.text);
+    s.reasoning = split.reasoning;
+    s.content = split.content;
+    s.reasoning_tokens = split.finished_reasoning ? count_reasoning_tokens(row.tokens, m.think_end_id)
+                                                  : static_cast<int64_t>(row.tokens.size());
+  }
+  s.final_answer = text::final_answer(s.content);
+  return s;
+}
+
+// Questions × samples as rows (question-major; row r draws with seed + r), `o.batch` rows per
+// generation. Streams only for a single row.
+std::vector<AskResult> ask_rows(TextModel& m, const std::vector<std::string>& questions, const AskOptions& o,
+                                const AskStreams& streams) {
+  check_options(m, o);
+  for (const auto& q : questions) {
+    if (q.find_first_not_of(" \t\r\n") == std::string::npos) throw UsageError("ask: a question is empty");
+  }
   engine::GenerationOptions gen;
   gen.max_new_tokens = o.max_tokens;
   gen.sampling = o.sampling;
-  gen.sampling.seed = o.seed.value_or(random_seed());
+  const uint64_t seed = o.seed.value_or(random_seed());
   gen.eos_ids = m.eos_ids;
   gen.vocab_limit = static_cast<int64_t>(m.tokenizer.vocab_size());
 
-  std::optional<ThinkBudget> budget;
-  if (o.think_budget >= 0) budget.emplace(o.think_budget, *m.think_end_id, m.tokenizer.encode("\n"), o.samples);
-
+  std::vector<AskResult> results(questions.size());
+  std::vector<std::vector<int32_t>> rows;
+  for (size_t q = 0; q < questions.size(); ++q) {
+    AskOptions one = o;
+    one.question = questions[q];
+    results[q].model = m.name;
+    results[q].prompt_ids = build_prompt(m, one);
+    for (int64_t k = 0; k < o.samples; ++k) rows.push_back(results[q].prompt_ids);
+  }
+  const bool stream = rows.size() == 1 && (streams.reasoning || streams.answer);
   text::ReasoningStream splitter(/*starts_in_reasoning=*/!o.raw);
   auto show = [&](const text::ReasoningStream::Pieces& p) {
     if (!p.reasoning.empty() && streams.reasoning) streams.reasoning(p.reasoning);
     if (!p.answer.empty() && streams.answer) streams.answer(p.answer);
   };
   engine::TokenCallback on_token;
-  if (o.samples == 1 && (streams.reasoning || streams.answer)) {
-    on_token = [&](const engine::TokenEvent& e) { show(splitter.push(e.text)); };
-  }
+  if (stream) on_token = [&](const engine::TokenEvent& e) { show(splitter.push(e.text)); };
 
   engine::TextGenerator generator(*m.model, &m.tokenizer);
-  std::vector<std::vector<int32_t>> prompts(static_cast<size_t>(o.samples), result.prompt_ids);
-  engine::GenerationResult out = generator.generate(prompts, gen, on_token, budget ? &*budget : nullptr);
-  if (on_token) show(splitter.finish());
-
-  std::vector<std::optional<std::string>> answers;
-  for (size_t i = 0; i < out.rows.size(); ++i) {
-    auto& row = out.rows[i];
-    AskSample s;
-    s.output_ids = row.tokens;
-    s.finish_reason = engine::stop_reason_name(row.reason);
-    s.seed = gen.sampling.seed + i;
-    if (o.raw) {
-      s.content = row.text;
-    } else {
-      text::ReasoningSplit split = text::split_reasoning(row.text);
-      s.reasoning = split.reasoning;
-      s.content = split.content;
-      s.reasoning_tokens = split.finished_reasoning ? count_reasoning_tokens(row.tokens, m.think_end_id)
-                                                    : static_cast<int64_t>(row.tokens.size());
+  for (size_t first = 0; first < rows.size(); first += static_cast<size_t>(o.batch)) {
+    const size_t n = std::min(rows.size() - first, static_cast<size_t>(o.batch));
+    std::vector<std::vector<int32_t>> chunk(rows.begin() + first, rows.begin() + first + n);
+    gen.sampling.seed = seed + first;
+    std::optional<ThinkBudget> budget;
+    if (o.think_budget >= 0) budget.emplace(o.think_budget, *m.think_end_id, m.tokenizer.encode("\n"), n);
+    engine::GenerationResult out = generator.generate(chunk, gen, on_token, budget ? &*budget : nullptr);
+    for (size_t i = 0; i < n; ++i) {
+      const size_t row = first + i;
+      AskResult& r = results[row / static_cast<size_t>(o.samples)];
+      r.samples.push_back(to_sample(m, o, out.rows[i], seed + row));
     }
-    s.final_answer = text::final_answer(s.content);
-    answers.push_back(s.final_answer);
-    result.samples.push_back(std::move(s));
+    // Shares of the batch's timings and token counts go to every question it served.
+    for (size_t q = first / o.samples; q <= (first + n - 1) / o.samples; ++q) {
+      results[q].stats.prefill_seconds += out.stats.prefill_seconds;
+      results[q].stats.decode_seconds += out.stats.decode_seconds;
+      results[q].stats.prompt_tokens = out.stats.prompt_tokens;
+      results[q].stats.generated_tokens = out.stats.generated_tokens;
+    }
   }
-  std::tie(result.final_answer, result.agreement) = vote(answers);
-  result.stats = out.stats;
-  return result;
+  if (stream) show(splitter.finish());
+  for (auto& r : results) {
+    std::vector<std::optional<std::string>> answers;
+    for (const auto& s : r.samples) answers.push_back(s.final_answer);
+    std::tie(r.final_answer, r.agreement) = vote(answers);
+  }
+  return results;
+}
+
+}  // namespace
+
+AskResult ask(TextModel& m, const AskOptions& o, const AskStreams& streams) {
+  if (o.question.empty()) throw UsageError("ask: the question is empty");
+  return ask_rows(m, {o.question}, o, streams).front();
+}
+
+std::vector<AskResult> ask_batch(const std::vector<std::string>& questions, const AskOptions& options) {
+  if (questions.empty()) throw UsageError("ask: no questions");
+  TextModel model = load_text_model(options.model);
+  return ask_rows(model, questions, options, {});
 }
 
 nlohmann::json to_json(const AskResult& r) {

@@ -26,6 +26,7 @@ struct AskOptions {
   std::optional<uint64_t> seed;   // unset: a random seed, reported in the result
   int64_t think_budget = -1;      // >= 0: after this many reasoning tokens force "</think>\n"
   int64_t samples = 1;            // > 1: sample this many answers and vote
+  int64_t batch = 8;              // rows (questions × samples) generated together
 
   // DeepSeek's recommended R1 settings: temperature 0.6, top-p 0.95.
   static engine::SamplingOptions default_r1_sampling();
@@ -59,6 +60,9 @@ struct AskStreams {
 AskResult ask(const AskOptions& options, const AskStreams& streams = {});
 // The same, with an already loaded model (tests, chat).
 AskResult ask(TextModel& model, const AskOptions& options, const AskStreams& streams = {});
+// Many questions (options.question is ignored), answered in batches of options.batch rows; row r of
+// the run (question-major, then sample) draws with seed + r. No streaming.
+std::vector<AskResult> ask_batch(const std::vector<std::string>& questions, const AskOptions& options);
 
 // One JSON object with vLLM/llama.cpp field names: prompt_ids, output_ids, reasoning_content,
 // content, final_answer, finish_reason, usage, timings, seed (+ samples and agreement for several).

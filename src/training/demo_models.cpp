@@ -11,7 +11,9 @@
 #include "core/timer.hpp"
 #include "engine/text_generator.hpp"
 #include "io/atomic_file.hpp"
+#include "io/contact_sheet.hpp"
 #include "io/image.hpp"
+#include "io/png.hpp"
 #include "io/safetensors.hpp"
 #include "models/janus.hpp"
 #include "models/llama.hpp"
@@ -137,10 +139,12 @@ LossCurve train_vq(models::VqModel& vq, int64_t steps, uint64_t seed) {
   at::Tensor usage = at::zeros({vq.config().codebook_size}, at::kLong);
   TrainOptions o;
   o.label = "vq tokenizer";
-  o.bf16_autocast = cpu_has_fast_bf16();
+  // f32: the convolutions here run slower in bf16 on the CPU (channels-last GroupNorm backward).
+  o.bf16_autocast = false;
   o.steps = steps;
-  o.learning_rate = 2e-3;
+  o.learning_rate = 3e-3;
   o.min_learning_rate = 2e-4;
+  o.weight_decay = 0;
   o.warmup = std::min<int64_t>(50, steps / 4 + 1);
   at::Tensor last_z;
   auto loss_fn = [&](int64_t) {
@@ -153,9 +157,15 @@ LossCurve train_vq(models::VqModel& vq, int64_t steps, uint64_t seed) {
     at::Tensor recon = vq.decode_latent(zq);
     return (recon - x).pow(2).mean() + 0.1 * (recon - x).abs().mean() + q_loss;
   };
-  // Every 100 steps, codes nobody picked restart at latents of the last batch (keeps the codebook alive).
+  // Every 50 steps, codes nobody picked restart at latents of the last batch (keeps the codebook alive).
+  int64_t used = 0;
   auto on_step = [&](int64_t step, double) {
-    if ((step + 1) % 100 != 0 || step + 1 >= steps) return;
+    if ((step + 1) % 50 != 0) return;
+    used = (usage > 0).sum().item<int64_t>();
+    if (step + 1 >= steps * 3 / 4) {
+      usage.zero_();
+      return;
+    }
     c10::NoGradGuard no_grad;
     at::Tensor dead = (usage == 0).nonzero().flatten();
     if (dead.numel() > 0 && last_z.defined()) {
@@ -165,7 +175,29 @@ LossCurve train_vq(models::VqModel& vq, int64_t steps, uint64_t seed) {
     }
     usage.zero_();
   };
-  return train(params, o, loss_fn, on_step);
+  LossCurve curve = train(params, o, loss_fn, on_step);
+  log::info("vq tokenizer: ", used, " of ", vq.config().codebook_size, " codes in use over the last 50 steps");
+  return curve;
+}
+
+// Held-out pictures (top row) over their VQ reconstructions (bottom row).
+void write_reconstructions(const std::filesystem::path& file, models::VqModel& vq, uint64_t seed) {
+  c10::NoGradGuard no_grad;
+  std::mt19937_64 rng(seed);
+  std::vector<ShapeScene> scenes;
+  for (int i = 0; i < 8; ++i) scenes.push_back(random_scene(rng, true));
+  at::Tensor x = image_batch(scenes);
+  at::Tensor recon = vq.decode_tokens(vq.quantize(vq.encode(x)));
+  at::Tensor both = at::cat({models::to_uint8_images(x), models::to_uint8_images(recon)}, 0);  // [16, H, W, 3]
+  std::vector<io::RgbImage> tiles;
+  for (int64_t i = 0; i < both.size(0); ++i) {
+    at::Tensor t = both[i].contiguous();
+    tiles.push_back({t.size(1), t.size(0), std::vector<uint8_t>(t.data_ptr<uint8_t>(), t.data_ptr<uint8_t>() + t.numel())});
+  }
+  io::SheetOptions sheet;
+  sheet.columns = 8;
+  io::RgbImage img = io::make_contact_sheet(tiles, {}, sheet);
+  io::write_png(file, img.pixels.data(), img.width, img.height);
 }
 
 struct JanusTokens {
@@ -390,10 +422,11 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
                             {"phases", nlohmann::json::array()}};
 
   // 1. The VQ tokenizer alone.
-  const int64_t vq_steps = options.steps > 0 ? options.steps : 1200;
+  const int64_t vq_steps = options.steps > 0 ? options.steps : (std::getenv("JK_VQ_STEPS") ? std::atoll(std::getenv("JK_VQ_STEPS")) : 1200);
   Stopwatch clock;
   LossCurve vq_curve = train_vq(model->vq(), vq_steps, options.seed + 1);
   report["phases"].push_back(curve_summary("vq", vq_curve, clock.seconds()));
+  write_reconstructions(dir / "vq_reconstruction.png", model->vq(), options.seed + 9);
 
   // 2. The language model, vision encoder, aligners and generation head, on both tasks (VQ frozen).
   std::vector<at::Tensor> params;
@@ -408,7 +441,7 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   TrainOptions o;
   o.label = "janus lm";
   o.bf16_autocast = cpu_has_fast_bf16();
-  o.steps = options.steps > 0 ? options.steps : 2500;
+  o.steps = options.steps > 0 ? options.steps : (std::getenv("JK_LM_STEPS") ? std::atoll(std::getenv("JK_LM_STEPS")) : 2500);
   o.learning_rate = 1.5e-3;
   o.min_learning_rate = 1e-4;
   o.warmup = std::min<int64_t>(100, o.steps / 4 + 1);

@@ -1,9 +1,12 @@
 // januskit ask "QUESTION": R1 reasoning with streamed thinking and answer.
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 
 #include "commands.hpp"
+#include "core/error.hpp"
 #include "core/terminal.hpp"
 #include "pipelines/ask.hpp"
 
@@ -13,15 +16,51 @@ namespace {
 struct AskFlags {
   ModelFlags model;
   pipelines::AskOptions options;
+  std::string file;
   uint64_t seed = 0;
   bool hide_thinking = false;
   bool json = false;
 };
 
+// One question per non-empty line of a file ("-": standard input).
+std::vector<std::string> read_questions(const std::string& path) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (path != "-") {
+    file.open(path);
+    if (!file) throw FileError(path, std::filesystem::exists(path) ? "cannot be read" : "not found (--file)");
+    in = &file;
+  }
+  std::vector<std::string> out;
+  for (std::string line; std::getline(*in, line);) {
+    if (!line.empty() && line.back() == '\r') line.pop_back();
+    if (line.find_first_not_of(" \t") != std::string::npos) out.push_back(line);
+  }
+  if (out.empty()) throw UsageError(cat("--file ", path, ": no questions (one per line)"));
+  return out;
+}
+
+void run_batch(AskFlags& f) {
+  std::vector<pipelines::AskResult> results = pipelines::ask_batch(read_questions(f.file), f.options);
+  for (const auto& r : results) {
+    if (f.json) {
+      std::cout << pipelines::to_json(r).dump() << "\n";
+    } else {
+      std::cout << r.final_answer.value_or(r.samples.front().content) << "\n";
+    }
+  }
+  std::cout << std::flush;
+}
+
 void run_ask(AskFlags& f, const CLI::App& cmd) {
   auto& o = f.options;
   o.model = {f.model.model, f.model.device, f.model.dtype};
   if (cmd.count("--seed") > 0) o.seed = f.seed;
+  if (!f.file.empty()) {
+    if (!o.question.empty()) throw UsageError("ask: give either a question or --file, not both");
+    return run_batch(f);
+  }
+  if (o.question.empty()) throw UsageError("ask: give a question (or --file with one question per line)");
   pipelines::AskStreams streams;
   if (!f.json) {
     const bool tty = stderr_is_tty();
@@ -57,7 +96,9 @@ void add_ask_command(CLI::App& app) {
   auto flags = std::make_shared<AskFlags>();
   auto& o = flags->options;
   CLI::App* cmd = app.add_subcommand("ask", "Ask an R1 reasoning model a question; streams its thinking, then the answer");
-  cmd->add_option("question", o.question, "The question")->required();
+  cmd->add_option("question", o.question, "The question");
+  cmd->add_option("--file", flags->file, "Answer every line of this file ('-': stdin); with --json one JSON line each");
+  cmd->add_option("--batch", o.batch, "Questions x samples generated together with --file")->capture_default_str();
   add_model_flags(*cmd, flags->model);
   cmd->add_option("--max-tokens", o.max_tokens, "New tokens per answer, reasoning included")->capture_default_str();
   cmd->add_option("--temperature", o.sampling.temperature, "Sampling temperature (0 = greedy)")->capture_default_str();

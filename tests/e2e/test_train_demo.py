@@ -1,0 +1,50 @@
+"""`januskit train-demo` smoke test: a few steps of each demo training, the loss going down, and a
+model folder that januskit loads and runs (the full training is not run in CI)."""
+import json
+import os
+import subprocess
+
+JANUSKIT = os.environ["JANUSKIT_BIN"]
+
+
+def run(*args):
+    r = subprocess.run([JANUSKIT, "-q", *args], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
+
+
+def test_reasoner_trains_and_loads(tmp_path):
+    out = tmp_path / "r1"
+    report = json.loads(run("train-demo", "reasoner", "--out", str(out), "--steps", "40", "--seed", "3"))
+    phase = report["phases"][0]
+    assert phase["last_loss"] < phase["first_loss"] * 0.8, phase
+    for f in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "loss_curve.png",
+              "training.json", "generation_config.json"):
+        assert (out / f).exists(), f
+    answer = json.loads(run("ask", "What is 1 + 2?", "-m", str(out), "--max-tokens", "8", "--json"))
+    assert len(answer["output_ids"]) >= 1
+
+
+def test_janus_trains_and_loads(tmp_path):
+    out = tmp_path / "janus"
+    report = json.loads(run("train-demo", "janus", "--out", str(out), "--steps", "12", "--seed", "3"))
+    for phase in report["phases"]:
+        assert phase["last_loss"] < phase["first_loss"], phase
+    image = tmp_path / "x.png"
+    run("generate", "a red circle on a white background", "-m", str(out), "-o", str(image))
+    assert image.stat().st_size > 0
+    text = json.loads(run("describe", str(image), "-m", str(out), "--max-tokens", "4", "--json"))
+    assert len(text["output_ids"]) >= 1
+
+
+def test_same_seed_same_weights(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    run("train-demo", "reasoner", "--out", str(a), "--steps", "5", "--seed", "9")
+    run("train-demo", "reasoner", "--out", str(b), "--steps", "5", "--seed", "9")
+    assert (a / "model.safetensors").read_bytes() == (b / "model.safetensors").read_bytes()
+    assert (a / "tokenizer.json").read_bytes() == (b / "tokenizer.json").read_bytes()
+
+
+def test_bad_target_is_a_usage_error(tmp_path):
+    r = subprocess.run([JANUSKIT, "train-demo", "vae", "--out", str(tmp_path / "x")], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.startswith("error: ")
