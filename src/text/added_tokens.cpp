@@ -2,6 +2,7 @@
 
 #include <utf8proc.h>
 
+#include "text/unicode_additions.hpp"
 #include "text/utf8.hpp"
 
 namespace januskit::text {
@@ -59,7 +60,8 @@ bool is_word_char(char32_t cp) {
     case UTF8PROC_CATEGORY_ND: case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_PC:
       return true;
     default:
-      return false;
+      // Characters of later Unicode versions than utf8proc's tables.
+      return in_unicode_additions("Alphabetic", cp) || in_unicode_additions("M", cp) || in_unicode_additions("Nd", cp);
   }
 }
 

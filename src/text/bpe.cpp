@@ -109,7 +109,6 @@ bool optional_bool(const json& model, const char* key) {
 struct BpeModel::Workspace {
   std::vector<Symbol> symbols;
   std::vector<HeapEntry> heap;
-  std::vector<int32_t> ids;
 };
 
 BpeModel BpeModel::from_json(const json& model, TokenizerJson& data, bool byte_level) {
@@ -222,18 +221,15 @@ void BpeModel::split_into_symbols(std::string_view piece, std::vector<Symbol>& s
   };
   auto unknown = [&](std::string_view unit) {
     if (byte_fallback_) {
-      int32_t ids[4];
-      size_t n = 0;
+      // Every byte as its "<0xAB>" token, or none of them.
+      std::vector<int32_t> ids;
       for (unsigned char c : unit) {
-        int32_t id = n < 4 ? vocab_.find(byte_token(c)) : -1;
-        if (id < 0) {
-          n = 0;
-          break;
-        }
-        ids[n++] = id;
+        int32_t id = vocab_.find(byte_token(c));
+        if (id < 0) break;
+        ids.push_back(id);
       }
-      if (n == unit.size() && n > 0) {
-        for (size_t k = 0; k < n; ++k) push(ids[k]);  // a pending unk stays pending, as in the reference
+      if (!ids.empty() && ids.size() == unit.size()) {
+        for (int32_t id : ids) push(id);  // a pending unk stays pending, as in the reference
         return;
       }
     }
@@ -272,7 +268,7 @@ void BpeModel::split_into_symbols(std::string_view piece, std::vector<Symbol>& s
       if (i == piece.size()) unit += end_of_word_suffix_;
       int32_t id = vocab_.find(unit);
       if (id >= 0) known(id);
-      else unknown(piece.substr(begin, i - begin));
+      else unknown(unit);  // byte fallback covers the prefix/suffix too, as in the reference
     }
   }
   if (pending_unk >= 0) push(pending_unk);

@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "core/error.hpp"
+#include "text/unicode_additions.hpp"
 #include "text/utf8.hpp"
 
 namespace januskit::text {
@@ -19,11 +20,13 @@ const Regex& gpt2_regex() {
   return re;
 }
 
-// Rust's char::is_numeric: general category Nd, Nl or No.
+// Rust's char::is_numeric: general category Nd, Nl or No (utf8proc's tables, plus the numbers of
+// later Unicode versions the reference knows).
 bool is_numeric(char32_t cp) {
   if (cp < 0x80) return cp >= '0' && cp <= '9';
   auto cat = utf8proc_category(static_cast<utf8proc_int32_t>(cp));
-  return cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO;
+  return cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL || cat == UTF8PROC_CATEGORY_NO ||
+         in_unicode_additions("N", cp);
 }
 
 // Spans covering `piece`: the matches (flag = true) and the text between them (flag = false).
@@ -119,11 +122,11 @@ void PreTokenizer::add_byte_level(bool add_prefix_space, bool use_regex) {
   byte_level_ = true;
 }
 
-void PreTokenizer::apply(const Step& step, std::string_view piece, Workspace& ws,
-                         std::vector<std::string_view>& out) const {
+void PreTokenizer::apply(const Step& step, std::string_view piece, Workspace& ws, std::vector<std::string_view>& out,
+                         bool recent_characters) const {
   if (const auto* split = std::get_if<SplitStep>(&step)) {
     ws.matches.clear();
-    split->regex.find_all(piece, ws.matches);
+    split->regex.find_all(piece, ws.matches, recent_characters);
     spans_from_matches(piece, ws.matches, split->invert, ws.spans);
     apply_split_behavior(piece, ws.spans, split->behavior, ws.merged, out);
   } else if (const auto* digits = std::get_if<DigitsStep>(&step)) {
@@ -142,13 +145,14 @@ void PreTokenizer::apply(const Step& step, std::string_view piece, Workspace& ws
       return;
     }
     ws.matches.clear();
-    gpt2_regex().find_all(piece, ws.matches);
+    gpt2_regex().find_all(piece, ws.matches, recent_characters);
     spans_from_matches(piece, ws.matches, false, ws.spans);
     apply_split_behavior(piece, ws.spans, SplitBehavior::isolated, ws.merged, out);
   }
 }
 
-void PreTokenizer::run(std::string_view text, Workspace& ws, std::vector<std::string_view>& out) const {
+void PreTokenizer::run(std::string_view text, Workspace& ws, std::vector<std::string_view>& out,
+                       bool recent_characters) const {
   if (text.empty()) return;
   if (steps_.empty()) {
     out.push_back(text);
@@ -160,7 +164,7 @@ void PreTokenizer::run(std::string_view text, Workspace& ws, std::vector<std::st
     bool last = k + 1 == steps_.size();
     std::vector<std::string_view>& target = last ? out : ws.next;
     if (!last) ws.next.clear();
-    for (std::string_view piece : ws.current) apply(steps_[k], piece, ws, target);
+    for (std::string_view piece : ws.current) apply(steps_[k], piece, ws, target, recent_characters);
     if (!last) std::swap(ws.current, ws.next);
   }
 }

@@ -43,7 +43,8 @@ class PreTokenizer {
   bool empty() const { return steps_.empty(); }
 
   // Splits `text` into pre-tokens appended to `out` (views into `text` or `ws.owned`).
-  void run(std::string_view text, Workspace& ws, std::vector<std::string_view>& out) const;
+  // `recent_characters`: see Regex::find_all (false only when has_unicode_additions(text) is false).
+  void run(std::string_view text, Workspace& ws, std::vector<std::string_view>& out, bool recent_characters = true) const;
 
  private:
   struct SplitStep {
@@ -60,7 +61,8 @@ class PreTokenizer {
   };
   using Step = std::variant<SplitStep, DigitsStep, ByteLevelStep>;
 
-  void apply(const Step& step, std::string_view piece, Workspace& ws, std::vector<std::string_view>& out) const;
+  void apply(const Step& step, std::string_view piece, Workspace& ws, std::vector<std::string_view>& out,
+             bool recent_characters) const;
 
   std::vector<Step> steps_;
   bool byte_level_ = false;

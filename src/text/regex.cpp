@@ -4,15 +4,26 @@
 #include <pcre2.h>
 
 #include "core/error.hpp"
+#include "text/unicode_additions.hpp"
 #include "text/utf8.hpp"
 
 namespace januskit::text {
 namespace {
 
+constexpr std::string_view kHexDigits = "0-9a-fA-F";
+
+// Class items for \p{name} as the reference sees it: PCRE2's property plus the code points assigned
+// in later Unicode versions (unicode_additions.hpp).
+std::string property_items(std::string_view name, bool with_additions) {
+  return "\\p{" + std::string(name) + "}" + (with_additions ? pcre2_class_additions(name) : std::string());
+}
+
 // Oniguruma's \w: Alphabetic | Mark | Number | Connector_Punctuation (measured against the crate:
 // U+2160 Nl, U+00B2 No, U+0301 Mn, U+203F Pc and U+24B6 So-but-Alphabetic all match; U+200D does not).
-constexpr std::string_view kWordProperties = "\\p{Alphabetic}\\p{M}\\p{N}\\p{Pc}";
-constexpr std::string_view kHexDigits = "0-9a-fA-F";
+std::string word_items(bool with_additions) {
+  return property_items("Alphabetic", with_additions) + property_items("M", with_additions) +
+         property_items("N", with_additions) + property_items("Pc", with_additions);
+}
 
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
@@ -53,7 +64,7 @@ ThreadMatchState& match_state() {
 
 }  // namespace
 
-std::string translate_oniguruma(std::string_view p) {
+std::string translate_oniguruma(std::string_view p, bool with_additions) {
   std::string out;
   out.reserve(p.size() + 32);
   bool in_class = false;
@@ -71,12 +82,15 @@ std::string translate_oniguruma(std::string_view p) {
         case 's': out += "\\p{White_Space}"; break;
         case 'S': out += "\\P{White_Space}"; break;
         case 'w':
-          if (in_class) out += kWordProperties;
-          else out.append("[").append(kWordProperties).append("]");
+        case 'd': {
+          std::string items = e == 'w' ? word_items(with_additions) : property_items("Nd", with_additions);
+          out += in_class ? items : "[" + items + "]";
           break;
+        }
         case 'W':
-          if (in_class) throw unsupported("\\W inside a bracket class");
-          out.append("[^").append(kWordProperties).append("]");
+        case 'D':
+          if (in_class) throw unsupported(e == 'W' ? "\\W inside a bracket class" : "\\D inside a bracket class");
+          out += "[^" + (e == 'W' ? word_items(with_additions) : property_items("Nd", with_additions)) + "]";
           break;
         case 'h':
           if (in_class) out += kHexDigits;
@@ -86,6 +100,39 @@ std::string translate_oniguruma(std::string_view p) {
           if (in_class) throw unsupported("\\H inside a bracket class");
           out.append("[^").append(kHexDigits).append("]");
           break;
+        case 'p':
+        case 'P': {
+          // \p{Name}, \p{^Name}, \P{Name} or \pL.
+          size_t end = i + 2;
+          std::string_view name;
+          if (end < p.size() && p[end] == '{') {
+            size_t close = p.find('}', end);
+            if (close == std::string_view::npos) throw unsupported("an unterminated \\p{");
+            name = p.substr(end + 1, close - end - 1);
+            end = close + 1;
+          } else if (end < p.size()) {
+            name = p.substr(end, 1);
+            end += 1;
+          }
+          bool negated = e == 'P';
+          if (!name.empty() && name.front() == '^') {
+            negated = !negated;
+            name.remove_prefix(1);
+          }
+          const std::string& additions = with_additions ? pcre2_class_additions(name) : std::string();
+          std::string base = std::string(negated ? "\\P{" : "\\p{") + std::string(name) + "}";
+          if (additions.empty() || (in_class && negated)) {
+            // Nothing newer to add, or a negated property inside a class, where a union cannot be
+            // negated again (PCRE2's own, older, table is used: see docs/tokenizer.md).
+            out += base;
+          } else if (in_class) {
+            out += property_items(name, true);
+          } else {
+            out += (negated ? "[^" : "[") + property_items(name, true) + "]";
+          }
+          i = end;
+          continue;
+        }
         case 'u': {
           if (i + 6 > p.size() || !is_hex(p[i + 2]) || !is_hex(p[i + 3]) || !is_hex(p[i + 4]) || !is_hex(p[i + 5])) {
             throw unsupported("\\u without four hex digits");
@@ -128,13 +175,23 @@ std::string translate_oniguruma(std::string_view p) {
 }
 
 Regex Regex::oniguruma(std::string_view pattern) {
-  std::string translated = translate_oniguruma(pattern);
-  return compile(pattern, translated, PCRE2_UTF | PCRE2_UCP | PCRE2_MULTILINE);
+  constexpr uint32_t kOptions = PCRE2_UTF | PCRE2_UCP | PCRE2_MULTILINE;
+  Regex r;
+  r.source_ = std::string(pattern);
+  std::string full = translate_oniguruma(pattern, true), plain = translate_oniguruma(pattern, false);
+  r.full_ = compile(pattern, full, kOptions);
+  r.plain_ = plain == full ? r.full_ : compile(pattern, plain, kOptions);
+  return r;
 }
 
-Regex Regex::literal(std::string_view text) { return compile(text, text, PCRE2_UTF | PCRE2_LITERAL); }
+Regex Regex::literal(std::string_view text) {
+  Regex r;
+  r.source_ = std::string(text);
+  r.full_ = r.plain_ = compile(text, text, PCRE2_UTF | PCRE2_LITERAL);
+  return r;
+}
 
-Regex Regex::compile(std::string_view source, std::string_view pcre_pattern, uint32_t options) {
+Regex::Compiled Regex::compile(std::string_view source, std::string_view pcre_pattern, uint32_t options) {
   pcre2_compile_context* cctx = pcre2_compile_context_create(nullptr);
   pcre2_set_newline(cctx, PCRE2_NEWLINE_LF);
   int error = 0;
@@ -146,17 +203,18 @@ Regex Regex::compile(std::string_view source, std::string_view pcre_pattern, uin
     throw Error(cat("regex ", std::string(source), ": cannot compile (", pcre2_message(error), " at byte ", offset,
                     " of the PCRE2 form ", std::string(pcre_pattern), ")"));
   }
-  Regex r;
-  r.code_ = std::shared_ptr<pcre2_real_code_8>(code, pcre2_code_free);
-  r.source_ = std::string(source);
+  Compiled c;
+  c.code = std::shared_ptr<pcre2_real_code_8>(code, pcre2_code_free);
   // JIT is an optimisation: where it is unavailable the interpreter gives the same matches.
-  r.jit_ = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
-  return r;
+  c.jit = pcre2_jit_compile(code, PCRE2_JIT_COMPLETE) == 0;
+  return c;
 }
 
-void Regex::find_all(std::string_view subject, std::vector<Match>& out) const {
+void Regex::find_all(std::string_view subject, std::vector<Match>& out, bool recent_characters) const {
   ThreadMatchState& st = match_state();
-  auto* code = code_.get();
+  const Compiled& compiled = recent_characters ? full_ : plain_;
+  auto* code = compiled.code.get();
+  const bool jit = compiled.jit;
   auto* subj = reinterpret_cast<PCRE2_SPTR>(subject.data());
   const size_t n = subject.size();
   size_t last_end = 0;
@@ -164,7 +222,7 @@ void Regex::find_all(std::string_view subject, std::vector<Match>& out) const {
   while (last_end <= n) {
     // The subject was validated once for the whole input: skip PCRE2's per-call UTF check, which
     // would otherwise rescan the subject from the start on every call.
-    int rc = jit_ ? pcre2_jit_match(code, subj, n, last_end, 0, st.data, st.context)
+    int rc = jit ? pcre2_jit_match(code, subj, n, last_end, 0, st.data, st.context)
                   : pcre2_match(code, subj, n, last_end, PCRE2_NO_UTF_CHECK, st.data, st.context);
     if (rc == PCRE2_ERROR_JIT_STACKLIMIT) {
       rc = pcre2_match(code, subj, n, last_end, PCRE2_NO_UTF_CHECK | PCRE2_NO_JIT, st.data, st.context);

@@ -21,6 +21,7 @@
 #include "text/normalizer.hpp"
 #include "text/pre_tokenizer.hpp"
 #include "text/tokenizer_json.hpp"
+#include "text/unicode_additions.hpp"
 #include "text/utf8.hpp"
 
 namespace januskit::text {
@@ -466,6 +467,9 @@ void TokenizerImpl::encode(std::string_view text, std::vector<int32_t>& out, boo
     PreTokenizer::Workspace pre;
   };
   thread_local Workspace ws;
+  // Characters newer than PCRE2's Unicode tables are rare; without them the faster form of every
+  // pre-tokenizer regex gives identical splits (regex.hpp).
+  const bool recent = has_unicode_additions(text);
   // encode() may be re-entered on this thread only through a nested call, which never happens; the
   // workspace just keeps its capacity between calls.
   ws.raw.clear();
@@ -474,7 +478,7 @@ void TokenizerImpl::encode(std::string_view text, std::vector<int32_t>& out, boo
   auto encode_plain = [&](std::string_view span) {
     ws.pieces.clear();
     ws.pre.owned.clear();
-    pre_tokenizer.run(span, ws.pre, ws.pieces);
+    pre_tokenizer.run(span, ws.pre, ws.pieces, recent);
     for (std::string_view piece : ws.pieces) model.encode(piece, out);
   };
 

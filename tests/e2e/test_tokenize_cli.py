@@ -59,6 +59,13 @@ def test_jsonl_matches_the_rust_crate(path):
     assert list(out[0].keys()) == ["ids", "decoded"]
 
 
+def test_blank_lines_are_skipped():
+    path = CASES / "llama3_style" / "tokenizer.json"
+    r = run("tokenize", "--tokenizer", str(path), "--jsonl", stdin='\n{"text": "a"}\n   \n\n{"text": "b"}\n')
+    assert r.returncode == 0, r.stderr
+    assert [json.loads(line)["decoded"] for line in r.stdout.split("\n") if line] == ["a", "b"]
+
+
 def test_model_folder_and_text_listing():
     folder = CASES / "model_folder"
     ref = tokenizers.Tokenizer.from_file(str(folder / "tokenizer.json"))

@@ -20,6 +20,10 @@ Tokenizers:
   split_variants       Digits, and Split with every behaviour, invert and a literal pattern
   added_variants       NFC normaliser and added tokens with lstrip, rstrip, single_word,
                        normalized (content in decomposed form) and non-special flags
+  char_bpe_fallback    a character-level (not byte-level) BPE with unk_token and byte_fallback
+                       (only some <0xXX> tokens exist, so both paths are taken), no decoder
+  char_bpe_affixes     a character-level BPE with continuing_subword_prefix "##",
+                       end_of_word_suffix "</w>", fuse_unk
   model_folder         a model folder (tokenizer.json + tokenizer_config.json +
                        special_tokens_map.json declaring special tokens tokenizer.json lacks);
                        expected ids from transformers' AutoTokenizer, which appends them
@@ -72,6 +76,14 @@ PUNCT = list("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~") + ["...", "?!", "--", "—", 
                                                        "```", "**", "##", "<", ">", "</", "/>", "<<", ">>"]
 DIGITS = ["0", "7", "42", "123", "2026", "1234567", "3.14159", "1,000,000", "٣٤٥", "१२३", "１２３", "①②", "Ⅻ",
           "²³", "½", "0x1F", "1e-9", "-17", "+3", "00012"]
+# Characters assigned in Unicode 15.0-16.0, which this machine's PCRE2 (Unicode 14) does not know but
+# the reference does: emoji (U+1FABF goose, U+1FACE moose, U+1FAE9), letters (Kawi, Garay, CJK
+# Extension I, Cyrillic Extended-D, Todhri), marks, digits (Sunuwar, Kaktovik numerals), symbols.
+RECENT = [(0x1FA75, 0x1FA77), (0x1FA87, 0x1FA89), (0x1FAAD, 0x1FAAF), (0x1FABB, 0x1FABF), (0x1FACE, 0x1FACF),
+          (0x1FADA, 0x1FADC), (0x1FAE8, 0x1FAE9), (0x1FAF7, 0x1FAF8), (0x11F04, 0x11F10), (0x11F34, 0x11F3A),
+          (0x11F50, 0x11F59), (0x10D4A, 0x10D65), (0x10D40, 0x10D49), (0x2EBF0, 0x2EC20), (0x1E030, 0x1E06D),
+          (0x105C0, 0x105F3), (0x11BC0, 0x11BE0), (0x11BF0, 0x11BF9), (0x1D2C0, 0x1D2D3), (0x1CC00, 0x1CC20),
+          (0x31EF, 0x31EF), (0x1E4D0, 0x1E4F9)]
 CONTROLS = ["\x00", "\x01", "\x07", "\x1b", "\x1f", "\x7f", "\x80", "\x9f", "\u00ad", "\u200d", "\u200c", "\u2060",
             "\ue000", "\U000F0000"]
 
@@ -79,8 +91,8 @@ CONTROLS = ["\x00", "\x01", "\x07", "\x1b", "\x1f", "\x7f", "\x80", "\x9f", "\u0
 def random_segment(rng: random.Random, special: list[str]) -> str:
     kind = rng.choices(
         ["word", "contraction", "script", "combining", "decomposed", "ws", "emoji", "punct", "digits", "control",
-         "special", "special_partial", "code"],
-        weights=[20, 4, 14, 3, 3, 12, 5, 8, 7, 2, 6 if special else 0, 2 if special else 0, 3])[0]
+         "special", "special_partial", "code", "recent"],
+        weights=[20, 4, 14, 3, 3, 12, 5, 8, 7, 2, 6 if special else 0, 2 if special else 0, 3, 3])[0]
     if kind == "word":
         w = rng.choice(WORDS)
         return rng.choice([w, w.upper(), w.capitalize(), " " + w])
@@ -106,6 +118,9 @@ def random_segment(rng: random.Random, special: list[str]) -> str:
     if kind == "special":
         s = rng.choice(special)
         return rng.choice([s, " " + s, s + " ", "  " + s + "\n", "x" + s + "y"])
+    if kind == "recent":
+        lo, hi = rng.choice(RECENT)
+        return "".join(chr(rng.randint(lo, hi)) for _ in range(rng.randint(1, 4))) + rng.choice(["", " ", "\n", "7", "a"])
     if kind == "special_partial":
         s = rng.choice(special)
         return s[: rng.randint(1, max(1, len(s) - 1))]
@@ -259,6 +274,25 @@ def added_variant(base: dict) -> dict:
     return tj
 
 
+def build_char_bpe(affixes: bool) -> dict:
+    """A character-level BPE (no ByteLevel): exercises unk, fuse_unk, byte_fallback and affixes."""
+    extra = {"continuing_subword_prefix": "##", "end_of_word_suffix": "</w>"} if affixes else {}
+    tok = Tokenizer(models.BPE(unk_token="<unk>", fuse_unk=affixes, byte_fallback=not affixes, **extra))
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(r"\s+"), behavior="removed", invert=False),
+        pre_tokenizers.Digits(individual_digits=False)])
+    trainer = trainers.BpeTrainer(vocab_size=1500, min_frequency=2, show_progress=False, special_tokens=["<unk>"],
+                                  limit_alphabet=120, **extra)
+    tok.train_from_iterator(training_corpus(), trainer)
+    tj = json.loads(tok.to_str())
+    tj["decoder"] = None
+    if not affixes:
+        vocab = tj["model"]["vocab"]
+        for b in range(0x00, 0xE0):  # no <0xE0>..<0xFF>: 3- and 4-byte characters fall back to <unk>
+            vocab.setdefault(f"<0x{b:02X}>", len(vocab))
+    return tj
+
+
 def make_model_folder(folder: pathlib.Path, base: dict, texts: list[str]) -> int:
     """A model folder whose special_tokens_map.json declares tokens tokenizer.json lacks (Janus-style).
 
@@ -351,6 +385,9 @@ def make(out_dir: pathlib.Path) -> None:
     emit("added_variants", added_variant(llama3), 800, 107,
          ["word", " word ", "words", "sword", "café", "cafe\u0301", "école", "e\u0301cole", "<tag>long", "<tag>",
           " <mask>", "\u3000<mask>", "[RS]  \n", " <both>  ", "Straße", "Strasse"])
+
+    emit("char_bpe_fallback", build_char_bpe(False), 600, 109)
+    emit("char_bpe_affixes", build_char_bpe(True), 600, 110)
 
     folder = out_dir / "model_folder"
     folder.mkdir()

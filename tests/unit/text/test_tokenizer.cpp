@@ -9,6 +9,7 @@
 #include "text/normalizer.hpp"
 #include "text/regex.hpp"
 #include "text/tokenizer.hpp"
+#include "text/unicode_additions.hpp"
 #include "text/utf8.hpp"
 #include "tiny_tokenizer.hpp"
 
@@ -206,6 +207,31 @@ TEST(Regex, RubyEscapesAndUnsupportedConstructs) {
   EXPECT_EQ(all_matches(word, "e\u0301\u00b2 x"), (std::vector<Regex::Match>{{0, 5}, {6, 7}}));
 }
 
+TEST(Regex, PropertiesKnowCharactersAssignedAfterPcre2sUnicodeVersion) {
+  // U+1FABF GOOSE (Unicode 15.0, So), U+10D4A GARAY letter (16.0, Lo), U+11BF1 SUNUWAR digit (16.0, Nd):
+  // unassigned for PCRE2 10.42, classified by the reference (Oniguruma, Unicode 16).
+  EXPECT_EQ(all_matches(Regex::oniguruma("\\p{S}+"), "a\U0001FABF\U0001FABFb"), (std::vector<Regex::Match>{{1, 9}}));
+  EXPECT_EQ(all_matches(Regex::oniguruma("[\\p{P}\\p{S}]"), "\U0001FABF").size(), 1u);
+  EXPECT_EQ(all_matches(Regex::oniguruma("[^\\p{L}]+"), "\U00010D4A").size(), 0u);
+  EXPECT_EQ(all_matches(Regex::oniguruma("\\P{L}"), "\U00010D4A").size(), 0u);
+  EXPECT_EQ(all_matches(Regex::oniguruma("\\p{N}{1,3}"), "\U00011BF1\U00011BF2").size(), 1u);
+  EXPECT_EQ(all_matches(Regex::oniguruma("\\d"), "\U00011BF1").size(), 1u);
+  EXPECT_EQ(all_matches(Regex::oniguruma("\\w+"), "\U00010D4A\U00011BF1").size(), 1u);
+  // The fast form (PCRE2's tables only) is used for text without such characters.
+  EXPECT_TRUE(has_unicode_additions("goose \U0001FABF"));
+  EXPECT_FALSE(has_unicode_additions("plain text, 中文, 😀, e\u0301"));
+  Regex s = Regex::oniguruma("\\p{S}+|\\p{L}+");
+  std::vector<Regex::Match> full, plain;
+  s.find_all("ab😀€c", full, true);
+  s.find_all("ab😀€c", plain, false);
+  EXPECT_EQ(full, plain);
+  EXPECT_EQ(translate_oniguruma("\\p{S}", false), "\\p{S}");
+  EXPECT_NE(translate_oniguruma("\\p{S}", true).find("\\x{1FABF}"), std::string::npos);
+  EXPECT_TRUE(in_unicode_additions("S", 0x1FABF));
+  EXPECT_FALSE(in_unicode_additions("S", 0x1F600));  // known to PCRE2 already
+  EXPECT_EQ(translate_oniguruma("\\p{Lu}"), "\\p{Lu}");  // no additions recorded for subcategories
+}
+
 TEST(Regex, CaseInsensitiveGroupsFoldLikeUnicode) {
   Regex re = Regex::oniguruma("(?i:'s|'ll)");
   EXPECT_EQ(all_matches(re, "it's IT'S it'LL"), (std::vector<Regex::Match>{{2, 4}, {7, 9}, {12, 15}}));
@@ -317,6 +343,21 @@ TEST(TokenizerErrors, BrokenModelContents) {
   j = test::tiny_tokenizer_json();
   j["model"].erase("vocab");
   EXPECT_TRUE(contains(load_error(dir, j.dump()), "model.vocab"));
+}
+
+TEST(TokenizerLoad, AddedTokenIdsFollowTheReferenceRuleWithAWarning) {
+  test::TempDir dir;
+  json j = test::tiny_tokenizer_json();
+  j["added_tokens"][0]["id"] = 999;  // the reference gives it the next free id after the vocabulary
+  j["added_tokens"].push_back({{"id", 7}, {"content", "he"}, {"special", true}});  // "he" already has id 256
+  testing::internal::CaptureStderr();
+  auto tok = Tokenizer::load(dir.write("tokenizer.json", j.dump()));
+  std::string warnings = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(tok.token_id("<image_placeholder>"), 261);
+  EXPECT_EQ(tok.token_id("he"), 256);
+  EXPECT_TRUE(tok.is_special(256));
+  EXPECT_TRUE(contains(warnings, "\"<image_placeholder>\" is listed with id 999 but gets id 261")) << warnings;
+  EXPECT_TRUE(contains(warnings, "\"he\" is listed with id 7 but gets id 256")) << warnings;
 }
 
 TEST(TokenizerErrors, BrokenSidecarConfigNamesItsFile) {
