@@ -131,6 +131,7 @@ std::vector<AskResult> ask_rows(TextModel& m, const std::vector<std::string>& qu
   gen.sampling = o.sampling;
   const uint64_t seed = o.seed.value_or(random_seed());
   gen.eos_ids = m.eos_ids;
+  gen.stop_strings = o.stop;
   gen.vocab_limit = static_cast<int64_t>(m.tokenizer.vocab_size());
 
   std::vector<AskResult> results(questions.size());

@@ -27,6 +27,7 @@ struct AskOptions {
   int64_t think_budget = -1;      // >= 0: after this many reasoning tokens force "</think>\n"
   int64_t samples = 1;            // > 1: sample this many answers and vote
   int64_t batch = 8;              // rows (questions × samples) generated together
+  std::vector<std::string> stop;  // stop strings: the answer is cut before the first one
 
   // DeepSeek's recommended R1 settings: temperature 0.6, top-p 0.95.
   static engine::SamplingOptions default_r1_sampling();

@@ -99,11 +99,11 @@ models::JanusConfig demo_janus_config(int64_t vocab) {
   c.vision.heads = 4;
   c.vision.mlp_dim = 192;
   c.aligner_depth = 2;
-  c.vq.codebook_size = 256;
+  c.vq.codebook_size = 512;
   c.vq.codebook_dim = 8;
   c.vq.latent_channels = 64;
   c.vq.base_channels = 32;
-  c.vq.channel_mult = {1, 1, 2, 2};
+  c.vq.channel_mult = {1, 1, 2, 4};
   c.vq.num_res_blocks = 1;
   c.vq.grid = c.vision.grid();
   c.gen_aligner_depth = 2;
@@ -155,7 +155,8 @@ LossCurve train_vq(models::VqModel& vq, int64_t steps, uint64_t seed) {
     auto [zq, q_loss] = quantize_st(vq, z, usage);
     last_z = z.detach();
     at::Tensor recon = vq.decode_latent(zq);
-    return (recon - x).pow(2).mean() + 0.1 * (recon - x).abs().mean() + q_loss;
+    // L1 keeps edges sharp where squared error alone settles for blur.
+    return (recon - x).abs().mean() + 0.5 * (recon - x).pow(2).mean() + q_loss;
   };
   // Every 50 steps, codes nobody picked restart at latents of the last batch (keeps the codebook alive).
   int64_t used = 0;

@@ -118,3 +118,13 @@ def test_cuda_request_without_gpu_is_an_error():
 def test_janus_folder_is_refused_by_ask():
     janus = pathlib.Path(os.environ["JANUSKIT_FIXTURES"]) / "janus_models" / "janus"
     assert_error(run("ask", "Hi", "-m", str(janus)), 1, "Janus-Pro", "describe")
+
+
+def test_stop_string_cuts_the_answer():
+    free = ask_json("Hello", "--raw", "--max-tokens", "24", "--seed", "8")
+    text = free["content"]
+    assert len(text) >= 6, text
+    stop = text[3:6]
+    cut = ask_json("Hello", "--raw", "--max-tokens", "24", "--seed", "8", "--stop", stop)
+    assert cut["content"] == text[:text.find(stop)]
+    assert cut["finish_reason"] == "stop_string"

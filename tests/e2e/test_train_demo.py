@@ -23,6 +23,16 @@ def test_reasoner_trains_and_loads(tmp_path):
         assert (out / f).exists(), f
     answer = json.loads(run("ask", "What is 1 + 2?", "-m", str(out), "--max-tokens", "8", "--json"))
     assert len(answer["output_ids"]) >= 1
+    # The trained tokenizer.json is a real one: the Rust `tokenizers` package loads it and agrees.
+    import tokenizers
+    rust = tokenizers.Tokenizer.from_file(str(out / "tokenizer.json"))
+    texts = ["What is 347 + 586?", "a small red circle on a blue background, top left",
+             "<｜User｜>Hi<｜Assistant｜><think>\n7 + 6 = 13</think>\n\n\\boxed{13}", "Ünïcödé ☺ text"]
+    lines = "".join(json.dumps({"text": t}) + "\n" for t in texts)
+    r = subprocess.run([JANUSKIT, "tokenize", "--tokenizer", str(out), "--jsonl"], input=lines,
+                       capture_output=True, text=True, timeout=60)
+    ours = [json.loads(l)["ids"] for l in r.stdout.split("\n") if l]
+    assert ours == [rust.encode(t, add_special_tokens=False).ids for t in texts]
 
 
 def test_janus_trains_and_loads(tmp_path):

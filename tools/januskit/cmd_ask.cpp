@@ -107,6 +107,7 @@ void add_ask_command(CLI::App& app) {
   cmd->add_option("--min-p", o.sampling.min_p, "Drop tokens below min-p x the top probability (0 = off)")->capture_default_str();
   cmd->add_option("--repeat-penalty", o.sampling.repetition_penalty, "Repetition penalty (1 = off)")->capture_default_str();
   cmd->add_option("--seed", flags->seed, "Random seed (default: random, reported with --json)");
+  cmd->add_option("--stop", o.stop, "Stop when this text appears (repeatable); the text is not printed");
   cmd->add_option("--system", o.system, "System prompt (DeepSeek recommends none for R1)");
   cmd->add_option("--think-budget", o.think_budget, "After N reasoning tokens, force </think> and answer");
   cmd->add_option("--samples", o.samples, "Sample N answers in one batch and vote on the final answer")->capture_default_str();

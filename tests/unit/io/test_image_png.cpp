@@ -10,11 +10,6 @@
 using namespace januskit;
 
 namespace {
-std::filesystem::path temp_dir() {
-  auto dir = std::filesystem::temp_directory_path() / ("januskit-test-" + std::to_string(::getpid()));
-  std::filesystem::create_directories(dir);
-  return dir;
-}
 void write_bytes(const std::filesystem::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
 io::RgbImage pattern(int64_t w, int64_t h) {
   io::RgbImage im{w, h, std::vector<uint8_t>(static_cast<size_t>(w * h * 3))};
@@ -24,7 +19,8 @@ io::RgbImage pattern(int64_t w, int64_t h) {
 }  // namespace
 
 TEST(Png, RoundTripPixelsAndUtf8Parameters) {
-  auto dir = temp_dir();
+  test::TempDir tmp;
+  const auto& dir = tmp.path();
   io::RgbImage im = pattern(20, 12);
   const std::string ascii = "a red circle\nSteps: 576, CFG scale: 5, Seed: 42";
   const std::string unicode = "ein rotes Quadrat \xC3\xBC\xE2\x9C\x93";
@@ -35,11 +31,11 @@ TEST(Png, RoundTripPixelsAndUtf8Parameters) {
   io::RgbImage back = io::load_rgb(dir / "sub" / "a.png");
   EXPECT_EQ(back.width, 20);
   EXPECT_EQ(back.pixels, im.pixels);
-  std::filesystem::remove_all(dir);
 }
 
 TEST(Png, CorruptFilesAreNamed) {
-  auto dir = temp_dir();
+  test::TempDir tmp;
+  const auto& dir = tmp.path();
   io::RgbImage im = pattern(8, 8);
   std::string png = io::encode_png(im.pixels.data(), 8, 8, {{"parameters", "x"}});
   write_bytes(dir / "truncated.png", png.substr(0, png.size() / 2));
@@ -55,11 +51,11 @@ TEST(Png, CorruptFilesAreNamed) {
       EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
     }
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST(ImageLoad, BadImagesGiveClearErrors) {
-  auto dir = temp_dir();
+  test::TempDir tmp;
+  const auto& dir = tmp.path();
   io::RgbImage im = pattern(16, 16);
   std::string png = io::encode_png(im.pixels.data(), 16, 16);
   write_bytes(dir / "empty.png", "");
@@ -82,7 +78,6 @@ TEST(ImageLoad, BadImagesGiveClearErrors) {
       EXPECT_NE(std::string(e.what()).find(name), std::string::npos) << e.what();
     }
   }
-  std::filesystem::remove_all(dir);
 }
 
 TEST(ImageResize, IdentityAndUpscaleKeepRange) {
