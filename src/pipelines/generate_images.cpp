@@ -1,20 +1,16 @@
 #include "pipelines/generate_images.hpp"
 
-#include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
 
-#include "core/build_info.hpp"
 #include "core/error.hpp"
-#include "core/log.hpp"
 #include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "core/timer.hpp"
 #include "io/contact_sheet.hpp"
 #include "io/png.hpp"
-#include "pipelines/janus_model.hpp"
-#include "text/chat.hpp"
+#include "pipelines/image_renderer.hpp"
 
 namespace januskit::pipelines {
 
@@ -50,13 +46,6 @@ std::vector<std::filesystem::path> output_files(const std::string& spec, int64_t
   return out;
 }
 
-std::string image_parameters(const std::string& prompt, uint64_t seed, const GenerateOptions& o, int64_t steps,
-                             int64_t size, const std::string& model) {
-  return cat(prompt, "\nSteps: ", steps, ", CFG scale: ", o.cfg, ", Temperature: ", o.temperature, ", Top-k: ", o.top_k,
-             ", Seed: ", seed, ", Size: ", size, "x", size, ", Model: ", model, ", Version: januskit ",
-             januskit_version());
-}
-
 namespace {
 
 // out.png -> out_grid.png; a folder -> FOLDER/januskit_grid.png; out_%03d.png -> out_grid.png.
@@ -72,21 +61,6 @@ std::filesystem::path grid_file(const std::string& spec, const std::filesystem::
   return dir / ((stem.empty() ? "januskit" : stem) + "_grid.png");
 }
 
-// Conditional prompt: "<|User|>: {prompt}\n\n<|Assistant|>:<begin_of_image>" with BOS. Unconditional: the
-// same length with everything but the first (BOS) and last (<begin_of_image>) token set to pad.
-engine::ImageRequest image_request(const JanusBundle& b, const std::string& prompt, uint64_t seed) {
-  engine::ImageRequest r;
-  r.cond_ids = b.tokenizer.encode(text::render_janus_t2i(prompt), /*add_special_tokens=*/true);
-  if (r.cond_ids.empty() || r.cond_ids.front() != b.bos) r.cond_ids.insert(r.cond_ids.begin(), b.bos);
-  if (r.cond_ids.back() != b.begin_of_image) {
-    throw Error("the text-to-image prompt does not end with <begin_of_image>; the tokenizer split it");
-  }
-  r.uncond_ids = r.cond_ids;
-  for (size_t i = 1; i + 1 < r.uncond_ids.size(); ++i) r.uncond_ids[i] = b.pad;
-  r.seed = seed;
-  return r;
-}
-
 }  // namespace
 
 GenerateResult generate_images(const GenerateOptions& o) {
@@ -99,62 +73,38 @@ GenerateResult generate_images(const GenerateOptions& o) {
   const int64_t total = static_cast<int64_t>(o.prompts.size()) * o.count;
   std::vector<std::filesystem::path> files = output_files(o.output, total);
 
-  JanusBundle b = load_janus(o.model, {.understanding = false, .generation = true, .vq_encoder = false});
+  ImageRenderer renderer(o.model);
   const uint64_t seed = o.seed.value_or(random_seed());
-  GenerateOptions resolved = o;
-  resolved.seed = seed;
-  const int64_t steps = b.model->tokens_per_image();
-  const int64_t size = b.model->config().vq.image_size();
-
-  std::vector<engine::ImageRequest> requests;
-  std::vector<std::string> prompt_of;
+  std::vector<ImageJob> jobs;
   for (const auto& p : o.prompts) {
     for (int64_t j = 0; j < o.count; ++j) {
-      requests.push_back(image_request(b, p, seed + requests.size()));
-      prompt_of.push_back(p);
+      const size_t index = jobs.size();
+      jobs.push_back({p, seed + index, o.settings, files[index]});
     }
   }
+  const std::vector<ImageSettings> settings(jobs.size(), o.settings);
+  const std::vector<std::vector<size_t>> batches = plan_batches(settings, o.batch);
 
   GenerateResult result;
-  result.model = b.name;
-  const int64_t per_batch = o.batch > 0 ? o.batch : total;
-  const int64_t batches = (total + per_batch - 1) / per_batch;
-  ProgressBar bar(steps * batches, "generate", "step");
-  engine::ImageGenerator generator(*b.model);
-  engine::ImageGenerationOptions gen{o.cfg, o.temperature, o.top_k, 1.0};
-  Stopwatch clock;
-  double decode_seconds = 0;
+  result.model = renderer.model_info().name;
+  const int64_t steps = renderer.model_info().steps;
+  ProgressBar bar(steps * static_cast<int64_t>(batches.size()), "generate", "step");
   std::vector<io::RgbImage> pictures;
-  for (int64_t first = 0, done_steps = 0; first < total; first += per_batch) {
-    const int64_t n = std::min(per_batch, total - first);
-    std::vector<engine::ImageRequest> slice(requests.begin() + first, requests.begin() + first + n);
-    auto out = generator.generate(slice, gen, [&](int64_t s, int64_t) {
-      bar.update(done_steps + s);
-      bar.set_postfix(cat(format_rate(rate(double(done_steps + s) * n, bar.elapsed_seconds()), "tok")));
-    });
-    done_steps += steps;
-    decode_seconds += out.decode_seconds;
-    // Decode and write one image at a time: each file lands as soon as it exists.
-    for (int64_t i = 0; i < n; ++i) {
-      const int64_t index = first + i;
-      at::Tensor row = out.tokens.narrow(0, i, 1);
-      at::Tensor pixels = models::to_uint8_images(b.model->decode_images(row)).to(at::kCPU);
-      const uint64_t image_seed = requests[static_cast<size_t>(index)].seed;
-      io::write_png(files[static_cast<size_t>(index)], pixels.data_ptr<uint8_t>(), size, size,
-                    {{"parameters", image_parameters(prompt_of[index], image_seed, resolved, steps, size, b.name)}});
-      std::vector<int32_t> tokens(row.numel());
-      auto acc = row.accessor<int64_t, 2>();
-      for (int64_t k = 0; k < row.size(1); ++k) tokens[static_cast<size_t>(k)] = static_cast<int32_t>(acc[0][k]);
-      result.images.push_back({files[static_cast<size_t>(index)], prompt_of[index], image_seed, std::move(tokens)});
-      if (o.grid) {
-        io::RgbImage pic{size, size, std::vector<uint8_t>(pixels.data_ptr<uint8_t>(), pixels.data_ptr<uint8_t>() + pixels.numel())};
-        pictures.push_back(std::move(pic));
-      }
-    }
-  }
+  RenderCallbacks callbacks;
+  callbacks.on_step = [&](const RenderStatus& s) {
+    const int64_t done = (s.batch - 1) * steps + s.step;
+    bar.update(done);
+    bar.set_postfix(format_rate(rate(double(done) * s.batch_images, bar.elapsed_seconds()), "tok"));
+  };
+  callbacks.on_image = [&](const RenderedImage& im) {
+    const ImageJob& job = jobs[im.job];
+    result.images.push_back({job.file, job.prompt, job.seed, im.tokens});
+    if (o.grid) pictures.push_back(im.pixels);
+  };
+  RenderStats stats = renderer.render(jobs, batches, callbacks);
   bar.finish();
-  result.seconds = clock.seconds();
-  result.tokens_per_second = rate(double(total * steps), decode_seconds);
+  result.seconds = stats.seconds;
+  result.tokens_per_second = stats.tokens_per_second;
   if (o.grid) {
     std::filesystem::path grid = grid_file(o.output, files.front());
     io::RgbImage sheet = io::make_contact_sheet(pictures, {});

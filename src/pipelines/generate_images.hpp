@@ -1,7 +1,7 @@
 // `januskit generate`: Janus-Pro text-to-image. All images of all prompts run as one batch (or in
-// batches of --batch) through engine::ImageGenerator; each image is VQ-decoded and written (PNG with a
-// "parameters" text chunk, atomically) as soon as its batch is done. Image i of the run (prompt-major)
-// uses seed + i, so any single image can be reproduced alone.
+// batches of --batch) through the shared ImageRenderer, which VQ-decodes each image and writes it (PNG
+// with a "parameters" text chunk, atomically) as soon as its batch is done. Image i of the run
+// (prompt-major) uses seed + i, so any single image can be reproduced alone.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "pipelines/image_settings.hpp"
 #include "pipelines/text_model.hpp"
 
 namespace januskit::pipelines {
@@ -20,9 +21,7 @@ struct GenerateOptions {
   ModelRequest model;                // default model: the bundled demo-janus
   std::vector<std::string> prompts;
   int64_t count = 1;                 // -n images per prompt
-  double cfg = 5.0;                  // classifier-free guidance weight (the reference default)
-  double temperature = 1.0;          // 0 = argmax after guidance
-  int64_t top_k = 0;                 // 0 = off, as the reference
+  ImageSettings settings;            // --cfg 5, --temperature 1, --top-k 0 (the reference's defaults)
   std::optional<uint64_t> seed;      // unset: random (reported)
   std::string output = "januskit.png";  // a file (several images: name_1.png ...), a folder, or a %d pattern
   bool grid = false;                 // also write a contact sheet (<output stem>_grid.png)
@@ -47,10 +46,6 @@ struct GenerateResult {
 // The files for n images: `spec` as a file, a folder (existing, or ending in '/'), or a printf
 // pattern with one %d (1-based index).
 std::vector<std::filesystem::path> output_files(const std::string& spec, int64_t n);
-// The A1111-style "parameters" text of an image.
-std::string image_parameters(const std::string& prompt, uint64_t seed, const GenerateOptions& o, int64_t steps,
-                             int64_t size, const std::string& model);
-
 GenerateResult generate_images(const GenerateOptions& options);
 nlohmann::json to_json(const GenerateResult& result);
 

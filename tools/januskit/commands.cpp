@@ -11,6 +11,7 @@ void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
 
 void add_all_commands(CLI::App& app) {
   add_generate_command(app);
+  add_gallery_command(app);
   add_describe_command(app);
   add_ask_command(app);
   add_chat_command(app);
