@@ -32,7 +32,7 @@ namespace {
 constexpr const char* kBos = "<｜begin▁of▁sentence｜>";
 constexpr const char* kEos = "<｜end▁of▁sentence｜>";
 constexpr const char* kPad = "<｜▁pad▁｜>";
-constexpr int kImageSize = 64;
+constexpr int kImageSize = 32;
 
 // ---------------------------------------------------------------------------------------------------
 // Shared pieces
@@ -93,7 +93,7 @@ models::JanusConfig demo_janus_config(int64_t vocab) {
   t.rope.rotary_dim = 32;
   t.tie_word_embeddings = false;
   c.vision.image_size = kImageSize;
-  c.vision.patch_size = 8;
+  c.vision.patch_size = 4;
   c.vision.width = 96;
   c.vision.layers = 3;
   c.vision.heads = 4;
@@ -103,7 +103,9 @@ models::JanusConfig demo_janus_config(int64_t vocab) {
   c.vq.codebook_dim = 8;
   c.vq.latent_channels = 64;
   c.vq.base_channels = 32;
-  c.vq.channel_mult = {1, 1, 2, 4};
+  // Two channels per GroupNorm group at full resolution: with one (32 channels) the final norm
+  // is an instance norm, which erases the absolute colour of flat pictures like these.
+  c.vq.channel_mult = {2, 2, 4};
   c.vq.num_res_blocks = 1;
   c.vq.grid = c.vision.grid();
   c.gen_aligner_depth = 2;
@@ -149,14 +151,14 @@ LossCurve train_vq(models::VqModel& vq, int64_t steps, uint64_t seed) {
   at::Tensor last_z;
   auto loss_fn = [&](int64_t) {
     std::vector<ShapeScene> scenes;
-    for (int i = 0; i < 12; ++i) scenes.push_back(random_scene(rng));
+    for (int i = 0; i < 16; ++i) scenes.push_back(random_scene(rng));
     at::Tensor x = image_batch(scenes);
     at::Tensor z = vq.encode(x);
     auto [zq, q_loss] = quantize_st(vq, z, usage);
     last_z = z.detach();
     at::Tensor recon = vq.decode_latent(zq);
     // L1 keeps edges sharp where squared error alone settles for blur.
-    return (recon - x).abs().mean() + 0.5 * (recon - x).pow(2).mean() + q_loss;
+    return (recon - x).abs().mean() + (recon - x).pow(2).mean() + q_loss;
   };
   // Every 50 steps, codes nobody picked restart at latents of the last batch (keeps the codebook alive).
   int64_t used = 0;
@@ -423,7 +425,7 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
                             {"phases", nlohmann::json::array()}};
 
   // 1. The VQ tokenizer alone.
-  const int64_t vq_steps = options.steps > 0 ? options.steps : (std::getenv("JK_VQ_STEPS") ? std::atoll(std::getenv("JK_VQ_STEPS")) : 1200);
+  const int64_t vq_steps = options.steps > 0 ? options.steps : 2500;
   Stopwatch clock;
   LossCurve vq_curve = train_vq(model->vq(), vq_steps, options.seed + 1);
   report["phases"].push_back(curve_summary("vq", vq_curve, clock.seconds()));
@@ -442,7 +444,7 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   TrainOptions o;
   o.label = "janus lm";
   o.bf16_autocast = cpu_has_fast_bf16();
-  o.steps = options.steps > 0 ? options.steps : (std::getenv("JK_LM_STEPS") ? std::atoll(std::getenv("JK_LM_STEPS")) : 2500);
+  o.steps = options.steps > 0 ? options.steps : 2500;
   o.learning_rate = 1.5e-3;
   o.min_learning_rate = 1e-4;
   o.warmup = std::min<int64_t>(100, o.steps / 4 + 1);

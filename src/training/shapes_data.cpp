@@ -66,17 +66,21 @@ ShapeScene random_scene(std::mt19937_64& rng, bool held_out_only) {
     if (held_out(s) != held_out_only) continue;
     s.size = pick(2) == 0 ? Size::small : Size::large;
     s.position = static_cast<Position>(pick(5));
-    s.radius = s.size == Size::small ? 8 + pick(3) : 15 + pick(4);
-    s.dx = pick(5) - 2;
-    s.dy = pick(5) - 2;
+    // In pixels of a 32x32 picture (render() scales them): small 5-6, large 9-10, jitter ±1.
+    s.radius = s.size == Size::small ? 5 + pick(2) : 9 + pick(2);
+    s.dx = pick(3) - 1;
+    s.dy = pick(3) - 1;
     return s;
   }
 }
 
 namespace {
 
+// Geometry is defined on a 32x32 canvas and scaled to the picture size.
+float unit(int size) { return static_cast<float>(size) / 32.0f; }
+
 cv::Point2f centre_of(const ShapeScene& s, int size) {
-  const float margin = static_cast<float>(s.radius) + 3.0f;
+  const float margin = (static_cast<float>(s.radius) + 2.0f) * unit(size);
   const float lo = margin, hi = static_cast<float>(size) - margin, mid = static_cast<float>(size) / 2;
   float x = mid, y = mid;
   switch (s.position) {
@@ -86,16 +90,16 @@ cv::Point2f centre_of(const ShapeScene& s, int size) {
     case Position::bottom_left: x = lo, y = hi; break;
     case Position::bottom_right: x = hi, y = hi; break;
   }
-  return {x + static_cast<float>(s.dx), y + static_cast<float>(s.dy)};
+  return {x + static_cast<float>(s.dx) * unit(size), y + static_cast<float>(s.dy) * unit(size)};
 }
 
-std::vector<cv::Point> polygon(const ShapeScene& s, cv::Point2f c, int shift) {
+std::vector<cv::Point> polygon(const ShapeScene& s, cv::Point2f c, int shift, int size) {
   const float scale = static_cast<float>(1 << shift);
   std::vector<cv::Point> pts;
   auto add = [&](double x, double y) {
     pts.emplace_back(static_cast<int>(std::lround(x * scale)), static_cast<int>(std::lround(y * scale)));
   };
-  const double r = s.radius;
+  const double r = s.radius * unit(size);
   switch (s.shape) {
     case Shape::square: {
       const double h = r * 0.85;
@@ -130,10 +134,10 @@ io::RgbImage render(const ShapeScene& s, int size) {
   const cv::Point2f c = centre_of(s, size);
   constexpr int kShift = 4;  // sub-pixel precision for anti-aliased edges
   if (s.shape == Shape::circle) {
-    cv::circle(img, cv::Point(static_cast<int>(c.x * 16), static_cast<int>(c.y * 16)), s.radius * 16, colour, cv::FILLED,
-               cv::LINE_AA, kShift);
+    cv::circle(img, cv::Point(static_cast<int>(std::lround(c.x * 16)), static_cast<int>(std::lround(c.y * 16))),
+               static_cast<int>(std::lround(s.radius * unit(size) * 16)), colour, cv::FILLED, cv::LINE_AA, kShift);
   } else {
-    std::vector<std::vector<cv::Point>> polys = {polygon(s, c, kShift)};
+    std::vector<std::vector<cv::Point>> polys = {polygon(s, c, kShift, size)};
     cv::fillPoly(img, polys, colour, cv::LINE_AA, kShift);
   }
   io::RgbImage out{size, size, std::vector<uint8_t>(static_cast<size_t>(size * size * 3))};

@@ -39,7 +39,7 @@ struct ShapeScene {
   int background = 0;  // index into background_colours()
   Size size = Size::large;
   Position position = Position::center;
-  // Pixel offsets of the centre (jitter) and rotation-free variation of the size.
+  // Jitter of the centre and the radius, in pixels of a 32x32 picture.
   int dx = 0, dy = 0, radius = 0;
 
   std::string shape_name() const;
@@ -53,8 +53,8 @@ bool held_out(const ShapeScene& s);
 // A random scene; `held_out_only` selects from the held-out combinations instead of the training ones.
 ShapeScene random_scene(std::mt19937_64& rng, bool held_out_only = false);
 
-// Renders the scene at `size` x `size` pixels (anti-aliased edges).
-io::RgbImage render(const ShapeScene& scene, int size = 64);
+// Renders the scene at `size` x `size` pixels (anti-aliased edges); the demo model works at 32.
+io::RgbImage render(const ShapeScene& scene, int size = 32);
 
 // A text-to-image prompt for the scene. Some templates leave out size or position (those are then
 // whatever the scene has), so short prompts like "a red circle on a white background" work too.

@@ -44,19 +44,20 @@ def canonical_prompt(shape, colour, background, size, position) -> str:
     return f"a {size} {colour} {shape} on a {background} background, {position}"
 
 
-def render(shape, colour, background, size, position, px=64) -> np.ndarray:
-    """RGB uint8 [px, px, 3]."""
+def render(shape, colour, background, size, position, px=32) -> np.ndarray:
+    """RGB uint8 [px, px, 3]; the geometry of the training pictures (on a 32-pixel canvas, scaled)."""
     img = np.zeros((px, px, 3), np.uint8)
     img[:] = BACKGROUNDS[background]
-    r = 9 if size == "small" else 16
-    lo, hi, mid = r + 3, px - r - 3, px / 2
+    unit = px / 32
+    r = (5 if size == "small" else 9) * unit
+    lo, hi, mid = r + 2 * unit, px - r - 2 * unit, px / 2
     x, y = {"center": (mid, mid), "top left": (lo, lo), "top right": (hi, lo), "bottom left": (lo, hi),
             "bottom right": (hi, hi)}[position]
     shift = 4
     scale = 1 << shift
     col = tuple(int(v) for v in COLOURS[colour])
     if shape == "circle":
-        cv2.circle(img, (round(x * scale), round(y * scale)), r * scale, col, -1, cv2.LINE_AA, shift)
+        cv2.circle(img, (round(x * scale), round(y * scale)), round(r * scale), col, -1, cv2.LINE_AA, shift)
         return img
     if shape == "square":
         h = r * 0.85
