@@ -19,6 +19,7 @@ void add_all_commands(CLI::App& app) {
   add_convert_command(app);
   add_meta_command(app);
   add_train_demo_command(app);
+  add_bench_command(app);
 }
 
 }  // namespace januskit::cli
