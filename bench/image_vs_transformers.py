@@ -12,12 +12,14 @@ fixture). The SigLIP understanding tower is kept minimal: image generation never
 generation of K images from K prompts of P tokens runs through `januskit bench image -m FOLDER` and
 through transformers' generate(generation_mode="image") with the reference settings (CFG 5,
 temperature 1, no top-k, sampling). Both sides are timed over the whole generation (prefill and every
-image token; VQ decoding excluded, as it is under 1% of the time), after warm-up runs.
+image token; VQ decoding excluded, as it is under 1% of the time), after warm-up runs; with --runs R
+each side reports its median run.
 Ratios above 1 mean januskit is faster.
 """
 import argparse
 import json
 import shutil
+import statistics
 import sys
 
 import torch
@@ -60,7 +62,7 @@ def build(shape: str, layers: int, dtype: torch.dtype, device: str, seed: int):
     return model.eval(), grid * grid
 
 
-def transformers_run(model, images: int, prompt: int, warmup: int, device: str) -> dict:
+def transformers_run(model, images: int, prompt: int, warmup: int, runs: int, device: str) -> dict:
     g = torch.Generator().manual_seed(7)
     ids = torch.randint(0, 100000, (images, prompt), generator=g)
     ids[:, 0], ids[:, -1] = BOS, BOI
@@ -82,8 +84,8 @@ def transformers_run(model, images: int, prompt: int, warmup: int, device: str) 
 
     for _ in range(warmup):
         generate()
-    seconds, out = timed(device, generate)
-    return {"seconds": seconds, "tokens": int(out.shape[1])}
+    results = [timed(device, generate) for _ in range(runs)]
+    return {"seconds": statistics.median(t for t, _ in results), "tokens": int(results[0][1].shape[1])}
 
 
 def main() -> int:
@@ -95,6 +97,7 @@ def main() -> int:
     ap.add_argument("--images", type=int, default=2)
     ap.add_argument("--prompt-tokens", type=int, default=32)
     ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=1, help="timed runs on each side; medians are reported")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--januskit", default=str(ROOT / "build" / "januskit"))
     ap.add_argument("--timeout", type=float, default=1800, help="seconds for the januskit run")
@@ -109,10 +112,11 @@ def main() -> int:
         model.save_pretrained(folder, safe_serialization=True)
         jk = run_januskit(args.januskit, ["bench", "image", "-m", folder, "--device", args.device, "--dtype",
                                           dtype_name(dtype), "--images", args.images, "--prompt-tokens",
-                                          args.prompt_tokens, "--warmup", args.warmup], args.timeout)
+                                          args.prompt_tokens, "--warmup", args.warmup, "--runs", args.runs],
+                     args.timeout)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    hf = transformers_run(model, args.images, args.prompt_tokens, args.warmup, args.device)
+    hf = transformers_run(model, args.images, args.prompt_tokens, args.warmup, args.runs, args.device)
     if hf["tokens"] != steps:
         raise SystemExit(f"transformers generated {hf['tokens']} tokens per image, expected {steps}")
 
@@ -123,7 +127,7 @@ def main() -> int:
           f"x {steps} tokens, {args.prompt_tokens}-token prompts, CFG 5; januskit {jk['loop']} loop, copy bandwidth "
           f"{jk['copy_gbps']:.0f} GB/s\n")
     print(markdown(["", "januskit", "transformers", "ratio"], [
-        ["seconds", f"{jk_seconds:.2f}", f"{hf['seconds']:.2f}", f"{hf['seconds'] / jk_seconds:.2f}"],
+        ["seconds", f"{jk_seconds:.3f}", f"{hf['seconds']:.3f}", f"{hf['seconds'] / jk_seconds:.2f}"],
         ["images/min", f"{60 * args.images / jk_seconds:.2f}", f"{60 * args.images / hf['seconds']:.2f}",
          f"{hf['seconds'] / jk_seconds:.2f}"],
         ["image tokens/s (whole run)", f"{tokens / jk_seconds:.1f}", f"{tokens / hf['seconds']:.1f}",

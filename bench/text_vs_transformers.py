@@ -13,11 +13,13 @@ settings (temperature 0.6, top-p 0.95, no top-k, no end-of-sequence stop).
 transformers has no separate prefill timer, so its prefill time is that of generate() with one new
 token (prefill + one sample), and its decode rate is B · (M − 1) / (time(M) − time(1)). januskit's
 are its own timers (engine::GenerationStats): prefill, then M samples. Both sides run warm-up
-generations first. Ratios above 1 mean januskit is faster.
+generations first; with --runs R each side reports its median run. Ratios above 1 mean januskit is
+faster.
 """
 import argparse
 import json
 import shutil
+import statistics
 import sys
 
 import torch
@@ -56,7 +58,7 @@ def build(shape: str, layers: int, dtype: torch.dtype, device: str, seed: int):
     return model.eval()
 
 
-def transformers_run(model, batch: int, n: int, m: int, warmup: int, device: str) -> dict:
+def transformers_run(model, batch: int, n: int, m: int, warmup: int, runs: int, device: str) -> dict:
     g = torch.Generator().manual_seed(1000 + batch)
     ids = torch.randint(0, min(model.config.vocab_size, 100000), (batch, n), generator=g).to(device)
     kw = dict(attention_mask=torch.ones_like(ids), do_sample=True, temperature=0.6, top_p=0.95, top_k=0,
@@ -68,10 +70,14 @@ def transformers_run(model, batch: int, n: int, m: int, warmup: int, device: str
 
     for _ in range(warmup):
         generate(m)
-    t1, _ = timed(device, lambda: generate(1))
-    tm, out = timed(device, lambda: generate(m))
-    if out.shape[1] != n + m:
-        raise SystemExit(f"transformers generated {out.shape[1] - n} tokens instead of {m}")
+    t1 = statistics.median(timed(device, lambda: generate(1))[0] for _ in range(runs))
+    tms = []
+    for _ in range(runs):
+        tm, out = timed(device, lambda: generate(m))
+        if out.shape[1] != n + m:
+            raise SystemExit(f"transformers generated {out.shape[1] - n} tokens instead of {m}")
+        tms.append(tm)
+    tm = statistics.median(tms)
     return {"prefill_tokens_per_second": batch * n / t1, "decode_tokens_per_second": batch * (m - 1) / (tm - t1),
             "seconds": tm}
 
@@ -86,6 +92,7 @@ def main() -> int:
     ap.add_argument("--new-tokens", type=int, default=32)
     ap.add_argument("--batch", type=int, action="append", help="batch size; repeat (default 1 and 8)")
     ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=1, help="timed runs on each side; medians are reported")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--januskit", default=str(ROOT / "build" / "januskit"))
     ap.add_argument("--timeout", type=float, default=1800, help="seconds for the januskit run")
@@ -101,7 +108,7 @@ def main() -> int:
         model.save_pretrained(folder, safe_serialization=True)
         jk = run_januskit(args.januskit, ["bench", "text", "-m", folder, "--device", args.device, "--dtype",
                                           dtype_name(dtype), "--prompt-tokens", args.prompt_tokens, "--new-tokens",
-                                          args.new_tokens, "--warmup", args.warmup,
+                                          args.new_tokens, "--warmup", args.warmup, "--runs", args.runs,
                                           *sum((["--batch", b] for b in batches), [])], args.timeout)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -109,7 +116,7 @@ def main() -> int:
     results = []
     for row in jk["rows"]:
         b = row["batch"]
-        hf = transformers_run(model, b, args.prompt_tokens, args.new_tokens, args.warmup, args.device)
+        hf = transformers_run(model, b, args.prompt_tokens, args.new_tokens, args.warmup, args.runs, args.device)
         results.append({"batch": b, "januskit": row, "transformers": hf})
         print(f"batch {b}: done", file=sys.stderr, flush=True)
 

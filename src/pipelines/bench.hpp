@@ -31,6 +31,7 @@ struct BenchOptions {
   int64_t layers = 0;              // > 0: keep the first N decoder layers (--random only)
   uint64_t seed = 0;               // weights and prompts
   int64_t warmup = 1;              // untimed runs of each workload first (CUDA graphs get captured there)
+  int64_t runs = 1;                // timed runs; the one with the median total time is reported
   std::string loop = "auto";       // auto (device loop on CUDA) or eager: engine::DecodeLoop
   // text
   int64_t prompt_tokens = 512;     // N prefilled tokens per row

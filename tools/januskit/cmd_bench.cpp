@@ -28,6 +28,7 @@ void add_common(CLI::App& cmd, BenchFlags& f) {
   add_model_flags(cmd, f.model);
   cmd.add_option("--layers", f.options.layers, "Keep the first N decoder layers (--random; for CPU runs)");
   cmd.add_option("--warmup", f.options.warmup, "Untimed runs first (CUDA graphs are captured there)")->capture_default_str();
+  cmd.add_option("--runs", f.options.runs, "Timed runs; the median one is reported")->capture_default_str();
   cmd.add_option("--loop", f.options.loop, "auto (the device loop on CUDA) or eager")->capture_default_str();
   cmd.add_option("--seed", f.options.seed, "Seed of the weights and prompts")->capture_default_str();
   cmd.add_flag("--json", f.json, "Print one JSON object instead of the table");
