@@ -8,8 +8,10 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
+#include "engine/decode_graph.hpp"
 #include "engine/language_model.hpp"
 #include "engine/sampler.hpp"
 
@@ -39,6 +41,8 @@ struct ImageGenerationOptions {
   double temperature = 1.0;   // 0 = argmax after guidance
   int64_t top_k = 0;          // 0 = off (the reference samples from the full distribution)
   double top_p = 1.0;
+  DecodeLoop decode_loop = DecodeLoop::automatic;  // on CUDA: fused kernels, the step replayed as a CUDA
+                              // graph, tokens kept on the device to the end (engine/decode_graph.hpp)
 };
 
 struct ImageGenerationResult {
@@ -54,11 +58,22 @@ using StepCallback = std::function<void(int64_t, int64_t)>;
 class ImageGenerator {
  public:
   explicit ImageGenerator(ImageTokenModel& model);
+  ~ImageGenerator();
+  ImageGenerator(const ImageGenerator&) = delete;
+  ImageGenerator& operator=(const ImageGenerator&) = delete;
   ImageGenerationResult generate(const std::vector<ImageRequest>& images, const ImageGenerationOptions& options,
                                  const StepCallback& on_step = {});
 
  private:
+  // The CUDA fast path: a batch-size bucket's cache, sampler and captured decode graph, kept for the
+  // next call with the same bucket and sampling settings.
+  struct FastState;
+  FastState& fast_state(int64_t bucket, int64_t capacity, const ImageGenerationOptions& options);
+  ImageGenerationResult generate_fast(const std::vector<ImageRequest>& images, int64_t longest,
+                                      const ImageGenerationOptions& options, const StepCallback& on_step);
+
   ImageTokenModel& model_;
+  std::unique_ptr<FastState> fast_;
 };
 
 }  // namespace januskit::engine

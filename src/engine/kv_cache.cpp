@@ -22,7 +22,8 @@ KVCache::KVCache(const CacheShape& shape, int64_t batch, int64_t capacity, at::S
 void KVCache::set_row_starts(const std::vector<int64_t>& starts) {
   if (static_cast<int64_t>(starts.size()) != batch_) throw Error(cat("KV cache: ", starts.size(), " row starts for ", batch_, " rows"));
   row_start_ = starts;
-  row_start_tensor_ = at::tensor(starts, at::kLong).to(row_start_tensor_.device());
+  // Copied into the existing buffer: a captured decode graph holds its address.
+  row_start_tensor_.copy_(at::tensor(starts, at::kLong));
 }
 
 ForwardBatch KVCache::plan(int64_t new_tokens) const {
@@ -82,6 +83,13 @@ void KVCache::fill_rows_from(const KVCache& other, int64_t src_row) {
   }
   length_ = n;
   set_row_starts(std::vector<int64_t>(static_cast<size_t>(batch_), other.row_start_.at(static_cast<size_t>(src_row))));
+}
+
+void KVCache::mark_written(int64_t n) {
+  if (n < 0 || length_ + n > capacity_) {
+    throw Error(cat("KV cache: cannot mark ", n, " more slots written after ", length_, " of ", capacity_));
+  }
+  length_ += n;
 }
 
 int64_t KVCache::bytes() const {

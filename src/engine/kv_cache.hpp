@@ -70,6 +70,15 @@ class KVCache {
   // Bytes held by all layers (for memory reports).
   int64_t bytes() const;
 
+  // For decode loops that run on the device (engine/decode_graph.hpp):
+  // row starts as a [B] int64 tensor on the cache's device; the same buffer for the cache's lifetime
+  // (set_row_starts copies into it), so a captured CUDA graph can keep reading it.
+  const at::Tensor& row_start_tensor() const { return row_start_tensor_; }
+  // Scratch space of nn::decode_attention, shared by every layer of a step.
+  at::Tensor& decode_workspace() { return decode_workspace_; }
+  // Records n slots written by a device-side decode loop (which tracks its slot in device memory).
+  void mark_written(int64_t n);
+
  private:
   CacheShape shape_;
   int64_t batch_, capacity_;
@@ -77,6 +86,7 @@ class KVCache {
   std::vector<int64_t> row_start_;
   at::Tensor row_start_tensor_;  // [B] int64 on the cache's device, mirrors row_start_
   std::vector<at::Tensor> k_, v_;
+  at::Tensor decode_workspace_;
 };
 
 }  // namespace januskit::engine

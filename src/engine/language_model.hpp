@@ -8,6 +8,13 @@
 
 namespace januskit::engine {
 
+// What a fixed-shape decode step (one new token per row) reads from device memory instead of from the
+// host: engine/decode_graph.hpp keeps these in one device buffer and advances them on the device.
+struct DecodeInputs {
+  at::Tensor slot;       // [1] int64: the cache slot of the new tokens (the same for every row)
+  at::Tensor positions;  // [B] int64: each row's rotary position (slot − its row start)
+};
+
 class LanguageModel {
  public:
   virtual ~LanguageModel() = default;
@@ -26,6 +33,14 @@ class LanguageModel {
   virtual at::Tensor forward(const at::Tensor& embeds, const ForwardBatch& batch, KVCache& cache) = 0;
   // Hidden states [..., D] -> next-token logits [..., V] in f32.
   virtual at::Tensor lm_logits(const at::Tensor& hidden) = 0;
+
+  // The decode fast path (CUDA): embeddings [B, 1, D] of one new token per row -> final-normed hidden
+  // states [B, D], keys/values written at inputs.slot; cache row starts from cache.row_start_tensor().
+  // It must read nothing back to the host and allocate the same shapes every call, so that the engine
+  // can capture it once as a CUDA graph and replay it. Models that provide it return true from
+  // has_decode_step(); the engine calls decode_step() only then, and forward() otherwise.
+  virtual bool has_decode_step() const { return false; }
+  virtual at::Tensor decode_step(const at::Tensor& embeds, const DecodeInputs& inputs, KVCache& cache);
 
   // A cache sized for this model.
   KVCache make_cache(int64_t batch, int64_t capacity) const {

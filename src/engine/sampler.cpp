@@ -6,6 +6,7 @@
 
 #include "core/counter_rng.hpp"
 #include "core/error.hpp"
+#include "nn/sampling.hpp"
 
 namespace januskit::engine {
 namespace {
@@ -66,7 +67,7 @@ at::Tensor draw_from(const at::Tensor& probs, const at::Tensor& uniforms) {
 }
 
 Sampler::Sampler(const SamplingOptions& options, int64_t batch, int64_t vocab, c10::Device device)
-    : options_(options), batch_(batch), vocab_(vocab) {
+    : options_(options), batch_(batch), vocab_(vocab), device_(device) {
   if (options.temperature < 0) throw UsageError("--temperature must be >= 0 (0 = greedy)");
   if (options.top_p <= 0 || options.top_p > 1) throw UsageError("--top-p must be in (0, 1]");
   if (options.min_p < 0 || options.min_p > 1) throw UsageError("--min-p must be in [0, 1]");
@@ -84,6 +85,45 @@ Sampler::Sampler(const SamplingOptions& options, int64_t batch, int64_t vocab, c
   if (options.presence_penalty != 0.0 || options.frequency_penalty != 0.0) {
     counts_ = at::zeros({batch, vocab}, on.dtype(at::kFloat));
   }
+}
+
+void Sampler::set_row_seeds(const std::vector<uint64_t>& seeds) {
+  if (static_cast<int64_t>(seeds.size()) != batch_) {
+    throw Error(cat("sampler: ", seeds.size(), " row seeds for ", batch_, " rows"));
+  }
+  row_seeds_ = seeds;
+  if (device_seeds_.defined()) {
+    device_seeds_.copy_(at::tensor(std::vector<int64_t>(seeds.begin(), seeds.end()), at::kLong));
+  }
+}
+
+void Sampler::reset() {
+  if (seen_.defined()) seen_.zero_();
+  if (counts_.defined()) counts_.zero_();
+}
+
+void Sampler::sample_on_device(const at::Tensor& logits, const at::Tensor& step, at::Tensor& tokens,
+                               const at::Tensor& history, std::optional<std::pair<double, CfgLayout>> cfg,
+                               int64_t vocab_limit) {
+  if (!device_seeds_.defined()) {
+    // uint64 seeds travel as their int64 bit patterns.
+    device_seeds_ = at::tensor(std::vector<int64_t>(row_seeds_.begin(), row_seeds_.end()), at::kLong).to(logits.device());
+  }
+  nn::FusedSampling p;
+  if (cfg) {
+    p.cfg = cfg->second == CfgLayout::interleaved ? nn::CfgRows::interleaved : nn::CfgRows::blocks;
+    p.cfg_weight = cfg->first;
+  }
+  p.vocab_limit = vocab_limit;
+  p.repetition_penalty = options_.repetition_penalty;
+  p.presence_penalty = options_.presence_penalty;
+  p.frequency_penalty = options_.frequency_penalty;
+  p.greedy = options_.greedy();
+  p.temperature = options_.temperature;
+  p.top_k = options_.top_k;
+  p.top_p = options_.top_p;
+  p.min_p = options_.min_p;
+  nn::sample_fused(logits, p, device_seeds_, step, tokens, history, seen_, counts_, scratch_);
 }
 
 void Sampler::observe_prompt(int64_t row, const std::vector<int32_t>& ids) {

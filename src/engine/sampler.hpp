@@ -63,22 +63,39 @@ class Sampler {
   at::Tensor sample(const at::Tensor& logits, int64_t step);
   // Records the tokens chosen (possibly overridden by a hook) for the penalties.
   void observe(const at::Tensor& tokens);
+  // Forgets the prompts and tokens observed so far, to sample another generation with this sampler.
+  void reset();
+
+  // The CUDA fast path (nn::sample_fused): the whole chain in one kernel, optionally preceded by
+  // cfg_mix over 2B rows (`cfg` = weight and layout) and a vocabulary limit (ids >= vocab_limit are
+  // never drawn). Reads the step from `step` ([1] int64 on the device) and writes tokens [B] (and
+  // history[*step, :] when history is defined) without synchronising with the host, so a CUDA graph
+  // can capture it. The same picks as sample() up to the tie cases nn/sampling.hpp lists.
+  void sample_on_device(const at::Tensor& logits, const at::Tensor& step, at::Tensor& tokens,
+                        const at::Tensor& history = {}, std::optional<std::pair<double, CfgLayout>> cfg = std::nullopt,
+                        int64_t vocab_limit = 0);
 
   const SamplingOptions& options() const { return options_; }
+  c10::Device device() const { return device_; }
   // The active warping stages after the penalties (temperature, top-k, top-p, min-p), in order.
   const std::vector<LogitsStage>& stages() const { return stages_; }
   // Seeds of the rows (seed + row); a pipeline may override them (e.g. gallery entries).
-  void set_row_seeds(const std::vector<uint64_t>& seeds) { row_seeds_ = seeds; }
+  void set_row_seeds(const std::vector<uint64_t>& seeds);
 
  private:
   void apply_penalties(at::Tensor& logits) const;
 
   SamplingOptions options_;
   int64_t batch_, vocab_;
+  c10::Device device_;
   std::vector<uint64_t> row_seeds_;
   std::vector<LogitsStage> stages_;
   at::Tensor seen_;    // [B, V] bool: in prompt or output (repetition penalty); undefined when off
   at::Tensor counts_;  // [B, V] f32: occurrences in the output (presence/frequency); undefined when off
+  // sample_on_device(): the row seeds on the device (same buffer for the sampler's lifetime, so a
+  // captured graph keeps reading it) and the kernel's scratch rows.
+  at::Tensor device_seeds_;
+  at::Tensor scratch_;
 };
 
 }  // namespace januskit::engine

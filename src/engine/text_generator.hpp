@@ -8,11 +8,13 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
+#include "engine/decode_graph.hpp"
 #include "engine/language_model.hpp"
 #include "engine/sampler.hpp"
 
@@ -31,6 +33,8 @@ struct GenerationOptions {
                                         // beyond the tokenizer's vocabulary)
   bool skip_special_in_text = false;    // drop special tokens from the text (EOS never appears in it);
                                         // off by default: R1's <think>/</think> may be special tokens
+  DecodeLoop decode_loop = DecodeLoop::automatic;  // on CUDA: fused kernels, the step replayed as a CUDA
+                                        // graph, tokens read back every few steps (engine/decode_graph.hpp)
 };
 
 enum class StopReason { none, eos, stop_string, max_tokens, context_full };
@@ -83,6 +87,9 @@ class TextGenerator {
  public:
   // The tokenizer is optional: without it there is no text, and stop strings are refused.
   explicit TextGenerator(LanguageModel& model, const text::Tokenizer* tokenizer = nullptr);
+  ~TextGenerator();
+  TextGenerator(const TextGenerator&) = delete;
+  TextGenerator& operator=(const TextGenerator&) = delete;
 
   GenerationResult generate(const std::vector<std::vector<int32_t>>& prompts, const GenerationOptions& options,
                             const TokenCallback& on_token = {}, TokenHook* hook = nullptr,
@@ -103,8 +110,21 @@ class TextGenerator {
                      const PromptEmbedder& embed = {});
   at::Tensor next_logits(const at::Tensor& hidden_last, int64_t vocab_limit);
 
+  // The CUDA fast path: a batch-size bucket's cache (or a session's), its sampler and its captured
+  // decode graph, kept for the next call with the same bucket and sampling settings.
+  struct FastState;
+  bool use_fast_path(const GenerationOptions& options) const;
+  FastState& fast_state(int64_t bucket, int64_t capacity, KVCache* session, const GenerationOptions& options);
+  GenerationResult generate_fast(const std::vector<std::vector<int32_t>>& prompts, const GenerationOptions& options,
+                                 const TokenCallback& on_token, TokenHook* hook, const PromptEmbedder& embed);
+  GenerationResult decode_fast(FastState& fast, const at::Tensor& hidden_last,
+                               const std::vector<std::vector<int32_t>>& prompts, int64_t rows, int64_t capacity,
+                               const GenerationOptions& options, const TokenCallback& on_token, TokenHook* hook,
+                               GenerationStats stats);
+
   LanguageModel& model_;
   const text::Tokenizer* tokenizer_;
+  std::unique_ptr<FastState> fast_;
 };
 
 }  // namespace januskit::engine

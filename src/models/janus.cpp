@@ -381,14 +381,14 @@ std::unique_ptr<JanusModel> JanusModel::load(const io::ModelDir& dir, c10::Devic
 }
 
 std::unique_ptr<JanusModel> JanusModel::random(const JanusConfig& config, at::ScalarType dtype, c10::Device device,
-                                               uint64_t seed) {
+                                               uint64_t seed, JanusParts parts) {
   auto language = LlamaModel::random(config.text, dtype, device, seed);
   RandomWeightSource random(dtype, device, seed + 1);
   RecordingSource recorder(random);
-  VisionParts v = load_vision_parts(config, recorder, {true, true, true});
+  VisionParts v = load_vision_parts(config, recorder, parts);
   auto model = std::make_unique<JanusModel>(config, std::move(language), std::move(v.vision), std::move(v.aligner),
                                             std::move(v.gen_embed), std::move(v.gen_aligner), std::move(v.gen_head),
-                                            std::move(v.vq), JanusParts{true, true, true});
+                                            std::move(v.vq), parts);
   model->named_ = std::move(recorder.records());
   return model;
 }

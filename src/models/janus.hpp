@@ -61,8 +61,9 @@ class JanusModel final : public engine::LanguageModel, public engine::ImageToken
 
   static std::unique_ptr<JanusModel> load(const io::ModelDir& dir, c10::Device device, at::ScalarType dtype,
                                           JanusParts parts = {});
+  // Random weights (tests, benchmarks) for the requested parts, drawn on `device`.
   static std::unique_ptr<JanusModel> random(const JanusConfig& config, at::ScalarType dtype, c10::Device device,
-                                            uint64_t seed);
+                                            uint64_t seed, JanusParts parts = {true, true, true});
 
   // engine::LanguageModel (the Llama inside)
   engine::CacheShape cache_shape() const override { return language_->cache_shape(); }
@@ -76,6 +77,10 @@ class JanusModel final : public engine::LanguageModel, public engine::ImageToken
     return language_->forward(embeds, batch, cache);
   }
   at::Tensor lm_logits(const at::Tensor& hidden) override;
+  bool has_decode_step() const override { return language_->has_decode_step(); }
+  at::Tensor decode_step(const at::Tensor& embeds, const engine::DecodeInputs& inputs, engine::KVCache& cache) override {
+    return language_->decode_step(embeds, inputs, cache);
+  }
 
   // engine::ImageTokenModel
   engine::LanguageModel& language_model() override { return *this; }

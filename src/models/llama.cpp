@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cmath>
+#include <tuple>
 
 #include "core/error.hpp"
 #include "core/json_util.hpp"
@@ -12,6 +13,7 @@
 #include "nn/activations.hpp"
 #include "nn/attention.hpp"
 #include "nn/rms_norm.hpp"
+#include "nn/rope.hpp"
 
 namespace januskit::models {
 namespace {
@@ -232,8 +234,37 @@ at::Tensor LlamaModel::lm_logits(const at::Tensor& hidden) {
   return at::linear(hidden, weights_.lm_head).to(at::kFloat);
 }
 
+at::Tensor LlamaModel::decode_step(const at::Tensor& embeds, const engine::DecodeInputs& in, engine::KVCache& cache) {
+  const int64_t B = embeds.size(0), D = config_.hidden_size, hd = config_.head_dim;
+  const int64_t H = config_.num_heads, KVH = config_.num_kv_heads;
+  const double eps = config_.rms_norm_eps, scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  const auto& layers = weights_.layers;
+  // x is the residual stream, updated in place by add_rms_norm_; h the normed input of each block.
+  at::Tensor x = embeds.reshape({B, D}).clone();
+  at::Tensor h = at::empty_like(x);
+  nn::add_rms_norm_(x, {}, layers.front().input_norm, eps, h);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LlamaLayerWeights& L = layers[i];
+    const auto layer = static_cast<int64_t>(i);
+    at::Tensor qkv = at::linear(h, L.qkv, L.qkv_bias);  // [B, (H + 2·KVH)·d]
+    at::Tensor q = qkv.narrow(1, 0, H * hd).view({B, H, hd});
+    at::Tensor k = qkv.narrow(1, H * hd, KVH * hd).view({B, KVH, hd});
+    at::Tensor v = qkv.narrow(1, (H + KVH) * hd, KVH * hd).view({B, KVH, hd});
+    nn::rope_cache_write(q, k, v, in.positions, rope_, cache.keys(layer), cache.values(layer), in.slot);
+    at::Tensor attn = nn::decode_attention(q, cache.keys(layer), cache.values(layer), cache.row_start_tensor(), in.slot,
+                                           scale, cache.decode_workspace());  // [B, H, d]
+    nn::add_rms_norm_(x, at::linear(attn.view({B, H * hd}), L.o, L.o_bias), L.post_norm, eps, h);
+    at::Tensor mlp = at::linear(nn::silu_mul(at::linear(h, L.gate_up, L.gate_up_bias)), L.down, L.down_bias);
+    nn::add_rms_norm_(x, mlp, i + 1 < layers.size() ? layers[i + 1].input_norm : weights_.norm, eps, h);
+  }
+  return h;
+}
+
 at::Tensor LlamaModel::forward(const at::Tensor& embeds, const engine::ForwardBatch& batch, engine::KVCache& cache) {
-  auto [cos, sin] = rope_.cos_sin(batch.positions);
+  // cos/sin tables for the LibTorch rotation; on CUDA the layers rotate in place with the kernel
+  // instead, unless autograd is recording (layer_forward then builds the tables itself).
+  at::Tensor cos, sin;
+  if (!embeds.is_cuda()) std::tie(cos, sin) = rope_.cos_sin(batch.positions);
   at::Tensor x = embeds;
   for (int64_t i = 0; i < config_.num_layers; ++i) x = layer_forward(i, x, cos, sin, batch, cache);
   return nn::rms_norm(x, weights_.norm, config_.rms_norm_eps);
@@ -247,11 +278,20 @@ at::Tensor LlamaModel::layer_forward(int64_t index, const at::Tensor& x, const a
 
   at::Tensor h = nn::rms_norm(x, L.input_norm, config_.rms_norm_eps);
   at::Tensor qkv = at::linear(h, L.qkv, L.qkv_bias);  // [B, T, (H + 2·KVH)·d]
-  at::Tensor q = qkv.narrow(-1, 0, H * hd).view({B, T, H, hd}).transpose(1, 2);
-  at::Tensor k = qkv.narrow(-1, H * hd, KVH * hd).view({B, T, KVH, hd}).transpose(1, 2);
+  at::Tensor q = qkv.narrow(-1, 0, H * hd).view({B, T, H, hd});
+  at::Tensor k = qkv.narrow(-1, H * hd, KVH * hd).view({B, T, KVH, hd});
   at::Tensor v = qkv.narrow(-1, (H + KVH) * hd, KVH * hd).view({B, T, KVH, hd}).transpose(1, 2);
-  q = rope_.apply(q, cos, sin);
-  k = rope_.apply(k, cos, sin);
+  if (qkv.is_cuda() && !qkv.requires_grad()) {
+    // CUDA inference: one rotation kernel in place on the projection instead of a dozen elementwise ops.
+    nn::apply_rope_(q, k, batch.positions, rope_);
+    q = q.transpose(1, 2);
+    k = k.transpose(1, 2);
+  } else {
+    at::Tensor c = cos, s = sin;
+    if (!c.defined()) std::tie(c, s) = rope_.cos_sin(batch.positions);
+    q = rope_.apply(q.transpose(1, 2), c, s);
+    k = rope_.apply(k.transpose(1, 2), c, s);
+  }
   cache.write(index, batch, k, v);
   at::Tensor attn = nn::attention(q, cache.key_window(index, batch), cache.value_window(index, batch), batch.mask,
                                   1.0 / std::sqrt(static_cast<double>(hd)));

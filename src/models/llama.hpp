@@ -94,6 +94,10 @@ class LlamaModel final : public engine::LanguageModel {
   at::Tensor embed_tokens(const at::Tensor& ids) override;
   at::Tensor forward(const at::Tensor& embeds, const engine::ForwardBatch& batch, engine::KVCache& cache) override;
   at::Tensor lm_logits(const at::Tensor& hidden) override;
+  bool has_decode_step() const override { return true; }
+  // One token per row through the fused decode blocks of src/nn (add+RMSNorm, RoPE with the cache
+  // write, split-K decode attention, SiLU·mul; cuBLAS GEMMs): graph-capturable on CUDA.
+  at::Tensor decode_step(const at::Tensor& embeds, const engine::DecodeInputs& inputs, engine::KVCache& cache) override;
 
   const LlamaConfig& config() const { return config_; }
   LlamaWeights& weights() { return weights_; }

@@ -21,4 +21,18 @@ at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor&
 // row_start: [B] int64. Returns bool [B, 1, T, first_slot + T].
 at::Tensor causal_window_mask(const at::Tensor& row_start, int64_t first_slot, int64_t new_tokens);
 
+// Decode attention: one new query per row against the static cache, row b seeing slots
+// [row_start[b], slot] (row_start [B] and slot [1] int64 on the device, read there — nothing goes
+// back to the host, so the call can be captured in a CUDA graph). q [B, H, d] (rows may be strided,
+// e.g. a view into the fused qkv projection); k_cache, v_cache [B, KVH, capacity, d]. Returns
+// [B, H, d] contiguous. On CUDA the split-K kernel (kernels/decode_attention.cu) runs when compiled in
+// and the head size is supported; `workspace` is its scratch (its size depends on the shapes only):
+// pass the same tensor for every call of a decode step — it is allocated (zeroed) on first use.
+at::Tensor decode_attention(const at::Tensor& q, const at::Tensor& k_cache, const at::Tensor& v_cache,
+                            const at::Tensor& row_start, const at::Tensor& slot, double scale, at::Tensor& workspace);
+// The plain-LibTorch twin (any device; on CUDA also graph-safe): attention() over the whole capacity
+// with the visibility mask built on the device.
+at::Tensor decode_attention_torch(const at::Tensor& q, const at::Tensor& k_cache, const at::Tensor& v_cache,
+                                  const at::Tensor& row_start, const at::Tensor& slot, double scale);
+
 }  // namespace januskit::nn

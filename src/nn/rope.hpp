@@ -39,6 +39,7 @@ class RotaryEmbedding {
   // Rotates x [B, heads, T, head_dim] in place of a copy; cos/sin from cos_sin().
   at::Tensor apply(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin) const;
   const RopeConfig& config() const { return config_; }
+  const at::Tensor& inv_freq() const { return inv_freq_; }
 
  private:
   RopeConfig config_;
@@ -47,5 +48,21 @@ class RotaryEmbedding {
 
 // The plain-LibTorch rotation (CPU twin of the CUDA kernel): x [B, H, T, d], cos/sin [B, T, d].
 at::Tensor apply_rope_torch(const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin, bool interleaved);
+
+// In place on q [B, T, H, d] and k [B, T, KVH, d] — views with contiguous heads, such as the q and k
+// parts of a fused qkv projection — at positions [B, T] int64 on their device. The CUDA kernel
+// (kernels/rope.cu) when compiled in and the layout allows, else the twin (apply_rope_torch) copied back.
+void apply_rope_(at::Tensor& q, at::Tensor& k, const at::Tensor& positions, const RotaryEmbedding& rope);
+
+// Decode step (one new token per row): rotates q [B, H, d] in place and writes the rotated k and v
+// (each [B, KVH, d]) into the static cache k_cache/v_cache [B, KVH, capacity, d] at `slot` ([1] int64
+// on the device); positions [B]. Nothing is read back to the host, so it can be captured in a CUDA
+// graph. CUDA kernel when compiled in, else rope_cache_write_torch.
+void rope_cache_write(at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& positions,
+                      const RotaryEmbedding& rope, at::Tensor& k_cache, at::Tensor& v_cache, const at::Tensor& slot);
+// The plain-LibTorch twin of rope_cache_write (any device; graph-safe on CUDA too).
+void rope_cache_write_torch(at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& positions,
+                            const RotaryEmbedding& rope, at::Tensor& k_cache, at::Tensor& v_cache,
+                            const at::Tensor& slot);
 
 }  // namespace januskit::nn

@@ -8,7 +8,10 @@
 #include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "core/timer.hpp"
+#ifdef JANUSKIT_HAVE_OPENCV
 #include "io/contact_sheet.hpp"
+#endif
+#include "io/image.hpp"
 #include "io/png.hpp"
 #include "pipelines/image_renderer.hpp"
 
@@ -49,7 +52,7 @@ std::vector<std::filesystem::path> output_files(const std::string& spec, int64_t
 namespace {
 
 // out.png -> out_grid.png; a folder -> FOLDER/januskit_grid.png; out_%03d.png -> out_grid.png.
-std::filesystem::path grid_file(const std::string& spec, const std::filesystem::path& first_image) {
+[[maybe_unused]] std::filesystem::path grid_file(const std::string& spec, const std::filesystem::path& first_image) {
   std::filesystem::path dir = first_image.parent_path();
   if (spec.back() == '/' || std::filesystem::is_directory(spec)) return dir / "januskit_grid.png";
   std::string stem = std::filesystem::path(spec).stem().string();
@@ -70,6 +73,9 @@ GenerateResult generate_images(const GenerateOptions& o) {
   }
   if (o.count < 1) throw UsageError("-n/--count must be at least 1");
   if (o.batch < 0) throw UsageError("--batch must be >= 0");
+#ifndef JANUSKIT_HAVE_OPENCV
+  if (o.grid) throw UsageError("--grid needs a januskit built with OpenCV (this one has JANUSKIT_OPENCV=OFF)");
+#endif
   const int64_t total = static_cast<int64_t>(o.prompts.size()) * o.count;
   std::vector<std::filesystem::path> files = output_files(o.output, total);
 
@@ -105,12 +111,14 @@ GenerateResult generate_images(const GenerateOptions& o) {
   bar.finish();
   result.seconds = stats.seconds;
   result.tokens_per_second = stats.tokens_per_second;
+#ifdef JANUSKIT_HAVE_OPENCV
   if (o.grid) {
     std::filesystem::path grid = grid_file(o.output, files.front());
     io::RgbImage sheet = io::make_contact_sheet(pictures, {});
     io::write_png(grid, sheet.pixels.data(), sheet.width, sheet.height);
     result.grid = grid;
   }
+#endif
   return result;
 }
 
