@@ -36,17 +36,21 @@ TEST(ShapesData, RenderedSceneHasShapeColourWhereThePromptSays) {
   std::mt19937_64 rng(4);
   for (int i = 0; i < 50; ++i) {
     ShapeScene s = random_scene(rng);
-    io::RgbImage img = render(s);
-    ASSERT_EQ(img.width, 64);
     const Colour& fg = shape_colours()[s.colour];
     const Colour& bg = background_colours()[s.background];
-    // The corner pixel is background; some pixel carries the exact shape colour.
-    EXPECT_EQ(img.pixels[0], bg.r);
-    bool found = false;
-    for (size_t p = 0; p + 2 < img.pixels.size(); p += 3) {
-      found |= img.pixels[p] == fg.r && img.pixels[p + 1] == fg.g && img.pixels[p + 2] == fg.b;
+    // The demo size (32) and a larger one: the geometry scales with the image.
+    for (int size : {32, 64}) {
+      io::RgbImage img = size == 32 ? render(s) : render(s, size);
+      ASSERT_EQ(img.width, size);
+      ASSERT_EQ(img.height, size);
+      // The corner pixel is background; some pixel carries the exact shape colour.
+      EXPECT_EQ(img.pixels[0], bg.r);
+      bool found = false;
+      for (size_t p = 0; p + 2 < img.pixels.size(); p += 3) {
+        found |= img.pixels[p] == fg.r && img.pixels[p + 1] == fg.g && img.pixels[p + 2] == fg.b;
+      }
+      EXPECT_TRUE(found) << canonical_prompt(s) << " at " << size << " px";
     }
-    EXPECT_TRUE(found) << canonical_prompt(s);
     const std::string prompt = canonical_prompt(s), caption = caption_for(s);
     EXPECT_NE(prompt.find(s.colour_name() + " " + s.shape_name()), std::string::npos) << prompt;
     EXPECT_NE(caption.find(s.colour_name() + " " + s.shape_name()), std::string::npos) << caption;
