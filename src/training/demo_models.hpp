@@ -1,7 +1,9 @@
 // `januskit train-demo`: trains the small models januskit ships (models/demo-janus, models/demo-r1),
 // with the same model classes and file formats as the real Janus-Pro and R1-Distill-Qwen models.
 //
-//   janus     1. a VQ image tokenizer (encoder, L2-normalised codebook, decoder) on 64x64 shape pictures
+//   janus     1. a VQ image tokenizer (encoder, L2-normalised codebook, decoder) on 32x32 shape
+//                pictures, 64 channels at full resolution (a GroupNorm over fewer channels acts as an
+//                instance norm and loses the absolute colours the captions are about)
 //             2. one Llama decoder for both tasks: prompt -> 64 image tokens (10% unconditional prompts,
 //                so guidance works), and image (tiny SigLIP + aligner) -> answer, in Janus' formats
 //   reasoner  a Qwen2 decoder on multi-digit addition/subtraction with R1 traces
