@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
+#include <fstream>
+#include <map>
 #include <random>
 #include <set>
 
@@ -12,6 +14,7 @@
 #include "engine/text_generator.hpp"
 #include "io/atomic_file.hpp"
 #include "io/contact_sheet.hpp"
+#include "io/model_dir.hpp"
 #include "io/image.hpp"
 #include "io/png.hpp"
 #include "io/safetensors.hpp"
@@ -409,6 +412,38 @@ nlohmann::json demo_tokenizer() {
   return text::train_bpe_tokenizer(corpus, o);
 }
 
+namespace {
+
+// Copies every tensor of the model saved in `folder` into `model` (same config): the trained weights
+// become the starting point. The loaded tensors are views of the mapped files, so they are copied into
+// the model's own (trainable) tensors rather than adopted.
+void copy_weights_from(models::JanusModel& model, const std::filesystem::path& folder) {
+  auto saved = models::JanusModel::load(io::ModelDir::open(folder), c10::Device(c10::kCPU), at::kFloat,
+                                        {.understanding = true, .generation = true, .vq_encoder = true});
+  std::map<std::string, at::Tensor> from;
+  for (auto& [name, t] : saved->state_dict()) from.emplace(name, t);
+  at::NoGradGuard no_grad;
+  for (auto& [name, t] : model.state_dict()) {
+    auto it = from.find(name);
+    if (it == from.end() || !it->second.sizes().equals(t.sizes())) {
+      throw Error(cat("--init ", folder.string(), ": tensor ", name,
+                      " is missing or has another shape; give a folder written by `train-demo janus`"));
+    }
+    t.copy_(it->second);
+  }
+}
+
+nlohmann::json read_training_report(const std::filesystem::path& folder) {
+  std::ifstream in(folder / "training.json");
+  if (!in) return nullptr;
+  return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+}
+
+// A few steps (the CI smoke test) evaluate on a handful of examples only.
+bool is_smoke_run(const DemoOptions& options) { return options.steps > 0 && options.steps < 200; }
+
+}  // namespace
+
 nlohmann::json train_demo_janus(const DemoOptions& options) {
   Stopwatch total;
   at::manual_seed(options.seed);
@@ -424,11 +459,17 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   nlohmann::json report = {{"model", "demo-janus"}, {"seed", options.seed}, {"bf16_autocast", cpu_has_fast_bf16()},
                             {"phases", nlohmann::json::array()}};
 
-  // 1. The VQ tokenizer alone.
-  const int64_t vq_steps = options.steps > 0 ? options.steps : 2500;
+  // 1. The VQ tokenizer alone (or everything from --init, the VQ tokenizer included).
   Stopwatch clock;
-  LossCurve vq_curve = train_vq(model->vq(), vq_steps, options.seed + 1);
-  report["phases"].push_back(curve_summary("vq", vq_curve, clock.seconds()));
+  LossCurve vq_curve;
+  if (!options.init.empty()) {
+    copy_weights_from(*model, options.init);
+    report["init"] = {{"folder", options.init.string()}, {"report", read_training_report(options.init)}};
+  } else {
+    const int64_t vq_steps = options.steps > 0 ? options.steps : 2500;
+    vq_curve = train_vq(model->vq(), vq_steps, options.seed + 1);
+    report["phases"].push_back(curve_summary("vq", vq_curve, clock.seconds()));
+  }
   write_reconstructions(dir / "vq_reconstruction.png", model->vq(), options.seed + 9);
 
   // 2. The language model, vision encoder, aligners and generation head, on both tasks (VQ frozen).
@@ -445,10 +486,12 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   o.label = "janus lm";
   o.bf16_autocast = cpu_has_fast_bf16();
   o.steps = options.steps > 0 ? options.steps : 2500;
-  o.learning_rate = 1.5e-3;
+  // A continued model (--init) restarts its cosine schedule from a lower peak, keeping what it learned.
+  o.learning_rate = options.init.empty() ? 1.5e-3 : 1e-3;
   o.min_learning_rate = 1e-4;
   o.warmup = std::min<int64_t>(100, o.steps / 4 + 1);
-  std::mt19937_64 rng(options.seed + 2);
+  // Another stream of examples than the run it continues.
+  std::mt19937_64 rng(options.seed + 2 + (options.init.empty() ? 0 : 1000));
   clock.restart();
   LossCurve lm_curve = train(params, o, [&](int64_t) {
     return generation_loss(*model, tok, ids, model->vq(), rng, 12) + understanding_loss(*model, tok, ids, rng, 6);
@@ -456,11 +499,15 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   report["phases"].push_back(curve_summary("janus_lm", lm_curve, clock.seconds()));
   for (auto& p : params) p.requires_grad_(false);
 
-  const int eval_n = options.steps > 0 ? 4 : 48;
+  const int eval_n = is_smoke_run(options) ? 4 : 48;
   report["describe_accuracy_held_out"] = describe_accuracy(*model, tok, options.seed + 3, eval_n);
   report["describe_eval_images"] = eval_n;
   write_janus_folder(dir, *model, tokenizer_json);
-  write_loss_plot(dir / "loss_curve.png", {{"vq tokenizer", vq_curve}, {"janus lm (gen + und)", lm_curve}});
+  if (vq_curve.loss.empty()) {
+    write_loss_plot(dir / "loss_curve.png", {{"janus lm (gen + und), continued", lm_curve}});
+  } else {
+    write_loss_plot(dir / "loss_curve.png", {{"vq tokenizer", vq_curve}, {"janus lm (gen + und)", lm_curve}});
+  }
   report["seconds"] = total.seconds();
   write_json_file(dir / "training.json", report);
   folder.commit();
@@ -492,7 +539,7 @@ nlohmann::json train_demo_reasoner(const DemoOptions& options) {
   nlohmann::json report = {{"model", "demo-r1"}, {"seed", options.seed}, {"bf16_autocast", o.bf16_autocast},
                             {"phases", nlohmann::json::array()}};
   report["phases"].push_back(curve_summary("reasoner", curve, clock.seconds()));
-  const int eval_n = options.steps > 0 ? 4 : 100;
+  const int eval_n = is_smoke_run(options) ? 4 : 100;
   report["accuracy_held_out"] = reasoning_accuracy(*model, tok, options.seed + 2, eval_n);
   report["eval_problems"] = eval_n;
 

@@ -21,6 +21,10 @@ struct DemoOptions {
   std::filesystem::path out;  // the model folder to write (replaced atomically)
   int64_t steps = 0;          // 0: the defaults (full training); otherwise every phase runs this many
   uint64_t seed = 1234;
+  // janus only: start from the weights of a trained demo-janus folder instead of random ones, skip the
+  // VQ phase (its tokenizer is kept) and train the language model further (`steps` steps, or the
+  // default schedule). Continuing costs minutes where retraining the VQ tokenizer costs most of an hour.
+  std::filesystem::path init;
 };
 
 // The demo tokenizer.json (both families' special tokens).

@@ -47,6 +47,33 @@ def test_janus_trains_and_loads(tmp_path):
     assert len(text["output_ids"]) >= 1
 
 
+def test_janus_init_continues_from_saved_weights(tmp_path):
+    first, second = tmp_path / "first", tmp_path / "second"
+    a = json.loads(run("train-demo", "janus", "--out", str(first), "--steps", "12", "--seed", "3"))
+    b = json.loads(run("train-demo", "janus", "--out", str(second), "--init", str(first), "--steps", "6",
+                       "--seed", "3"))
+    # No VQ phase: the tokenizer is the saved one, byte for byte in the new folder's weights.
+    assert [p["phase"] for p in b["phases"]] == ["janus_lm"]
+    assert b["init"]["report"]["phases"] == a["phases"]
+    # The language model starts where the first run ended, not from random weights (loss ~9).
+    first_lm = next(p for p in a["phases"] if p["phase"] == "janus_lm")
+    start = b["phases"][0]["first_loss"]
+    assert start < first_lm["first_loss"] * 0.9, (start, first_lm)
+    from safetensors.numpy import load_file
+    w1, w2 = load_file(str(first / "model.safetensors")), load_file(str(second / "model.safetensors"))
+    vq = [k for k in w1 if k.startswith("model.vqmodel.")]
+    assert vq and all((w1[k] == w2[k]).all() for k in vq)
+    assert any(not (w1[k] == w2[k]).all() for k in w1 if k.startswith("model.language_model."))
+
+
+def test_init_needs_a_trained_janus_folder(tmp_path):
+    for args in (["janus", "--init", str(tmp_path)], ["reasoner", "--init", str(tmp_path)]):
+        r = subprocess.run([JANUSKIT, "train-demo", *args, "--out", str(tmp_path / "x")], capture_output=True,
+                           text=True)
+        assert r.returncode == 2 and r.stderr.startswith("error: ") and "--init" in r.stderr, r.stderr
+        assert not (tmp_path / "x").exists()
+
+
 def test_same_seed_same_weights(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     run("train-demo", "reasoner", "--out", str(a), "--steps", "5", "--seed", "9")
