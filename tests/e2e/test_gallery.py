@@ -231,7 +231,8 @@ def resume_and_compare(work, manifest, reference_out):
     assert r.returncode == 0, r.stderr
     missing = 12 - len(present)
     if missing:
-        assert f"rendered {missing} images in" in r.stdout, (missing, r.stdout)
+        noun = "image" if missing == 1 else "images"  # the summary speaks English: "rendered 1 image in"
+        assert f"rendered {missing} {noun} in" in r.stdout, (missing, r.stdout)
     else:
         assert "nothing to render" in r.stdout, r.stdout
     assert {f: os.stat(work / f).st_ino for f in present} == present  # finished images were not rewritten
