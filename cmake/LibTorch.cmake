@@ -48,8 +48,12 @@ target_include_directories(januskit_torch SYSTEM INTERFACE
 target_compile_definitions(januskit_torch INTERFACE _GLIBCXX_USE_CXX11_ABI=1)
 # --no-as-needed: these libraries register operators in static initialisers; nothing references
 # them by symbol, so an as-needed link would drop them and the dispatcher would have no kernels.
+# libstdc++ is named first: the wheel's libtorch.so and libtorch_cpu.so export their own copies of
+# std::filesystem, and a program that loads them before libstdc++ binds its std::filesystem calls to
+# those copies (std::filesystem::remove_all(path) crashed that way).
 target_link_libraries(januskit_torch INTERFACE
-  "-Wl,--no-as-needed" "${JANUSKIT_LIB_TORCH}" "${JANUSKIT_LIB_TORCH_CPU}" "${JANUSKIT_LIB_C10}" "-Wl,--as-needed")
+  "-Wl,--no-as-needed" stdc++ "${JANUSKIT_LIB_TORCH}" "${JANUSKIT_LIB_TORCH_CPU}" "${JANUSKIT_LIB_C10}"
+  "-Wl,--as-needed")
 
 # Does this LibTorch carry CUDA?
 set(JANUSKIT_TORCH_HAS_CUDA OFF CACHE INTERNAL "")

@@ -4,7 +4,12 @@
 #include <ATen/ATen.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <random>
+#include <string>
+#include <vector>
 
 #include "core/device.hpp"
 #include "core/rng.hpp"
@@ -65,5 +70,43 @@ inline std::filesystem::path shared_fixtures() {
   do {                                                                                           \
     if (::januskit::test::shared_fixtures().empty()) GTEST_SKIP() << "SKIPPED (../shared/fixtures not found)"; \
   } while (0)
+
+}  // namespace januskit::test
+
+namespace januskit::test {
+
+// A fresh folder under the system temp dir, removed with everything in it when the object goes away.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() / ("januskit-test-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+  // Writes a file (not atomically) and returns its path.
+  std::filesystem::path write(const std::string& name, const std::string& content) const {
+    std::filesystem::path p = path_ / name;
+    std::ofstream(p, std::ios::binary) << content;
+    return p;
+  }
+  // Names of the entries in the folder, sorted.
+  std::vector<std::string> listing() const {
+    std::vector<std::string> names;
+    for (const auto& e : std::filesystem::directory_iterator(path_)) names.push_back(e.path().filename().string());
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+ private:
+  std::filesystem::path path_;
+};
 
 }  // namespace januskit::test

@@ -1,6 +1,7 @@
 #include "core/device.hpp"
 
 #include <ATen/Context.h>
+#include <ATen/detail/CUDAHooksInterface.h>
 
 #include <charconv>
 
@@ -77,6 +78,10 @@ c10::ScalarType resolve_dtype(DTypeRequest request, const c10::Device& device) {
     case DTypeRequest::automatic: return device.is_cuda() ? c10::kBFloat16 : c10::kFloat;
   }
   return c10::kFloat;
+}
+
+void synchronize(const c10::Device& device) {
+  if (device.is_cuda()) at::detail::getCUDAHooks().deviceSynchronize(device.index() < 0 ? 0 : device.index());
 }
 
 std::string dtype_name(c10::ScalarType type) {

@@ -30,6 +30,9 @@ int cuda_device_count();
 c10::Device resolve_device(const DeviceRequest& request);
 c10::ScalarType resolve_dtype(DTypeRequest request, const c10::Device& device);
 
+// Waits for queued device work (CUDA) so that host timers measure it; a no-op on the CPU.
+void synchronize(const c10::Device& device);
+
 std::string dtype_name(c10::ScalarType type);  // "f32", "bf16", "f16", else LibTorch's name
 std::string device_name(const c10::Device& device);  // "cpu", "cuda:0"
 

@@ -34,10 +34,11 @@ std::string bar_cells(double fraction, int width) {
 
 std::string format_progress(const ProgressState& s, int columns) {
   const bool known_total = s.total > 0;
-  const double per_second = rate(static_cast<double>(s.done), s.elapsed_s);
+  const double done = static_cast<double>(s.done) + std::max(0.0, s.partial);
+  const double per_second = rate(done, s.elapsed_s);
   std::string counters;
   if (known_total) {
-    double remaining = per_second > 0 ? (s.total - s.done) / per_second : -1;
+    double remaining = per_second > 0 ? std::max(0.0, s.total - done) / per_second : -1;
     counters = cat(s.done, "/", s.total, " [", format_duration(s.elapsed_s), "<", format_duration(remaining),
                    ", ", format_rate(per_second, s.unit), "]");
   } else {
@@ -46,14 +47,14 @@ std::string format_progress(const ProgressState& s, int columns) {
   if (!s.postfix.empty()) counters += " " + s.postfix;
   if (!known_total) return s.label.empty() ? counters : s.label + " " + counters;
 
-  int percent = static_cast<int>(100.0 * std::clamp<double>(s.done, 0, s.total) / s.total);
+  int percent = static_cast<int>(100.0 * std::clamp<double>(done, 0, s.total) / s.total);
   std::string head = cat(s.label.empty() ? "" : s.label + " ", percent < 10 ? "  " : percent < 100 ? " " : "",
                          percent, "% ");
   // Width in terminal cells: every string here is ASCII except the bar, which we size ourselves.
   int room = columns - static_cast<int>(head.size() + counters.size()) - 3;
   int width = std::min(kMaxBarWidth, room);
   if (width < 5) return head + counters;
-  return head + "|" + bar_cells(static_cast<double>(s.done) / s.total, width) + "| " + counters;
+  return head + "|" + bar_cells(done / s.total, width) + "| " + counters;
 }
 
 ProgressBar::ProgressBar(int64_t total, std::string label, std::string unit, ProgressMode mode) : mode_(mode) {
@@ -74,9 +75,10 @@ ProgressBar::~ProgressBar() {
   if (!finished_ && mode_ == ProgressMode::terminal) std::fputs("\r\x1b[2K", stderr);
 }
 
-void ProgressBar::update(int64_t done) {
+void ProgressBar::update(int64_t done, double partial) {
   if (finished_) return;
   state_.done = done;
+  state_.partial = partial;
   draw(false);
 }
 

@@ -17,6 +17,9 @@ struct ProgressState {
   std::string unit = "it";
   int64_t done = 0;
   int64_t total = 0;  // 0 or less: unknown total (no bar, no ETA)
+  // Progress beyond `done` in units (e.g. 0.4 of an image whose batch is 40% through its steps): moves
+  // the bar, the rate and the ETA between whole units; the counter still shows whole units.
+  double partial = 0;
   double elapsed_s = 0;
   std::string postfix;  // free text after the counters, e.g. "loss 1.234"
 };
@@ -36,7 +39,7 @@ class ProgressBar {
   ProgressBar& operator=(const ProgressBar&) = delete;
 
   void advance(int64_t n = 1) { update(state_.done + n); }
-  void update(int64_t done);
+  void update(int64_t done, double partial = 0);
   void set_postfix(std::string postfix);
   // Draws the final state and ends the line; later calls do nothing.
   void finish();

@@ -18,6 +18,20 @@ std::string format_duration(double seconds) {
   return buf;
 }
 
+std::string format_seconds(double seconds) {
+  char buf[48];
+  if (!std::isfinite(seconds) || seconds < 0) return "? s";
+  if (seconds < 10) {
+    std::snprintf(buf, sizeof buf, "%.2f s", seconds);
+  } else if (seconds < 120) {
+    std::snprintf(buf, sizeof buf, "%.1f s", seconds);
+  } else {
+    std::snprintf(buf, sizeof buf, "%lld min %02lld s", static_cast<long long>(seconds) / 60,
+                  static_cast<long long>(seconds) % 60);
+  }
+  return buf;
+}
+
 std::string format_rate(double per_second, std::string_view unit) {
   char buf[64];
   if (!std::isfinite(per_second) || per_second <= 0) {

@@ -21,6 +21,8 @@ class Stopwatch {
 
 // "00:07", "12:34", "1:02:03"; "--:--" for unknown (negative or not finite).
 std::string format_duration(double seconds);
+// "0.42 s", "12.3 s", "2 min 05 s": a duration for a message.
+std::string format_seconds(double seconds);
 // "3.61 tok/s", or the inverse "2.50 s/tok" when slower than one per second, as tqdm does.
 std::string format_rate(double per_second, std::string_view unit);
 // count / seconds, 0 when no time has passed.

@@ -44,20 +44,6 @@ void write_all(int fd, const void* data, size_t size, const std::filesystem::pat
 
 }  // namespace
 
-bool remove_tree(const std::filesystem::path& path) noexcept {
-  struct stat st {};
-  if (::lstat(path.c_str(), &st) != 0) return errno == ENOENT;
-  if (!S_ISDIR(st.st_mode)) return ::unlink(path.c_str()) == 0;
-  // Depth first (children before their folder), physical (links are removed, not followed).
-  // Keep going past entries that cannot be removed; the final check reports the result.
-  auto remove_one = [](const char* p, const struct stat*, int, struct FTW*) {
-    ::remove(p);
-    return 0;
-  };
-  ::nftw(path.c_str(), remove_one, 32, FTW_DEPTH | FTW_PHYS);
-  return ::lstat(path.c_str(), &st) != 0;
-}
-
 void sync_directory(const std::filesystem::path& dir) {
   int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (fd < 0) throw FileError(dir.string(), cat("cannot open folder to sync it: ", errno_text()));
@@ -154,7 +140,8 @@ AtomicDirectory::AtomicDirectory(std::filesystem::path path) : path_(std::move(p
 
 AtomicDirectory::~AtomicDirectory() {
   if (committed_ || temp_.empty()) return;
-  remove_tree(temp_);  // a destructor must not throw; a leftover is visible by its name
+  std::error_code ec;  // a destructor must not throw; a leftover is visible by its name
+  std::filesystem::remove_all(temp_, ec);
 }
 
 void AtomicDirectory::commit() {

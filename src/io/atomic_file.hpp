@@ -74,10 +74,4 @@ void write_file_synced(const std::filesystem::path& path, std::string_view bytes
 // fsync on a folder, so that a rename or a new entry in it is durable. Throws FileError.
 void sync_directory(const std::filesystem::path& dir);
 
-// Removes a file or a folder with everything in it, without following symbolic links; false when
-// something could not be removed. Use this, not std::filesystem::remove_all: the torch 2.11 wheel's
-// libtorch.so exports its own std::filesystem::remove_all, the dynamic linker binds januskit's calls
-// to it (libtorch comes first in the link), and it crashes (a call through a null pointer).
-bool remove_tree(const std::filesystem::path& path) noexcept;
-
 }  // namespace januskit::io

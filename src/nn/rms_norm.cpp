@@ -35,4 +35,32 @@ void rms_norm_out(at::Tensor& out, const at::Tensor& x, const at::Tensor& weight
   out.copy_(rms_norm_torch(x, weight, eps));
 }
 
+std::pair<at::Tensor, at::Tensor> add_rms_norm_torch(const at::Tensor& x, const at::Tensor& residual,
+                                                     const at::Tensor& weight, double eps) {
+  at::Tensor sum = residual.defined() ? x + residual : x;
+  return {sum, rms_norm_torch(sum, weight, eps)};
+}
+
+void add_rms_norm_(at::Tensor& x, const at::Tensor& residual, const at::Tensor& weight, double eps, at::Tensor& out) {
+  TORCH_CHECK(weight.dim() == 1 && weight.size(0) == x.size(-1), "add_rms_norm: weight shape ", weight.sizes(),
+              " does not match rows of ", x.size(-1));
+  TORCH_CHECK(!residual.defined() || residual.sizes() == x.sizes(), "add_rms_norm: residual ", residual.sizes(),
+              " does not match x ", x.sizes());
+#ifdef JANUSKIT_HAVE_CUDA
+  const auto t = x.scalar_type();
+  if (x.is_cuda() && kernel_dtype_supported(t) && weight.scalar_type() == t && out.scalar_type() == t &&
+      (!residual.defined() || residual.scalar_type() == t) && x.is_contiguous() && out.is_contiguous() &&
+      out.sizes() == x.sizes() && weight.is_contiguous() && (!residual.defined() || residual.is_contiguous())) {
+    const int64_t cols = x.size(-1);
+    kernels::add_rms_norm(x.data_ptr(), residual.defined() ? residual.data_ptr() : nullptr, weight.data_ptr(),
+                          out.data_ptr(), x.numel() / cols, cols, static_cast<float>(eps), kernel_dtype(t),
+                          current_stream(x.device()));
+    return;
+  }
+#endif
+  auto [sum, normed] = add_rms_norm_torch(x, residual, weight, eps);
+  if (residual.defined()) x.copy_(sum);
+  out.copy_(normed);
+}
+
 }  // namespace januskit::nn

@@ -10,9 +10,21 @@ void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
 }
 
 void add_all_commands(CLI::App& app) {
+  add_generate_command(app);
+#ifdef JANUSKIT_HAVE_OPENCV  // builds with JANUSKIT_OPENCV=OFF cannot read images nor draw contact sheets
+  add_gallery_command(app);
+  add_describe_command(app);
+#endif
+  add_ask_command(app);
+  add_chat_command(app);
   add_tokenize_command(app);
   add_info_command(app);
   add_convert_command(app);
+  add_meta_command(app);
+#ifdef JANUSKIT_HAVE_OPENCV  // nor draw the demo trainer's shapes
+  add_train_demo_command(app);
+#endif
+  add_bench_command(app);
 }
 
 }  // namespace januskit::cli

@@ -20,9 +20,17 @@ void add_model_flags(CLI::App& cmd, ModelFlags& flags);
 
 // One registration function per subcommand (cmd_<name>.cpp); main() calls add_all_commands(), which
 // adds them in --help order.
+void add_generate_command(CLI::App& app);
+void add_gallery_command(CLI::App& app);
+void add_describe_command(CLI::App& app);
+void add_ask_command(CLI::App& app);
+void add_chat_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);
 void add_info_command(CLI::App& app);
 void add_convert_command(CLI::App& app);
+void add_meta_command(CLI::App& app);
+void add_train_demo_command(CLI::App& app);
+void add_bench_command(CLI::App& app);
 void add_all_commands(CLI::App& app);
 
 }  // namespace januskit::cli

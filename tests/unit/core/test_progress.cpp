@@ -61,6 +61,16 @@ TEST(FormatProgress, UnknownTotalHasNoBarOrEta) {
   EXPECT_EQ(line, "generate 42 tok [00:02, 21.00 tok/s]");
 }
 
+TEST(FormatProgress, PartialUnitsMoveBarRateAndEtaButNotTheCounter) {
+  // 2 whole images and half of the third in 5 s: 0.5 img/s, 5.5 images left -> 11 s.
+  ProgressState s = state(2, 8, 5.0);
+  s.unit = "img";
+  s.partial = 0.5;
+  std::string line = format_progress(s, 100);
+  EXPECT_EQ(line.rfind("generate  31% |", 0), 0u) << line;
+  EXPECT_NE(line.find("| 2/8 [00:05<00:11, 2.00 s/img]"), std::string::npos) << line;
+}
+
 TEST(ProgressBar, SilentModeWritesNothing) {
   testing::internal::CaptureStderr();
   {

@@ -2,6 +2,8 @@
 // headers, and an assertion that a call throws januskit::Error mentioning given substrings.
 #pragma once
 
+#include "test_util.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -21,28 +23,7 @@ namespace januskit::test {
 
 using Bytes = std::vector<uint8_t>;
 
-// A fresh folder under the system temp folder, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("januskit-io-test-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() { io::remove_tree(path_); }  // not std::filesystem::remove_all: see io/atomic_file.hpp
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-  // Names of the entries in the folder, sorted.
-  std::vector<std::string> listing() const {
-    std::vector<std::string> names;
-    for (const auto& e : std::filesystem::directory_iterator(path_)) names.push_back(e.path().filename().string());
-    std::sort(names.begin(), names.end());
-    return names;
-  }
 
- private:
-  std::filesystem::path path_;
-};
 
 inline void write_bytes(const std::filesystem::path& path, const Bytes& bytes) {
   std::ofstream out(path, std::ios::binary);

@@ -3,9 +3,9 @@
 // of the JSON to exercise loading errors and components without the large shared files.
 #pragma once
 
-#include <ftw.h>
+#include "test_util.hpp"
+
 #include <nlohmann/json.hpp>
-#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -49,32 +49,5 @@ inline nlohmann::json tiny_tokenizer_json() {
                  {"vocab", vocab}, {"merges", merges}}},
   };
 }
-
-// A fresh folder under the system temp dir, removed when the object goes away.
-// Removal uses nftw, not std::filesystem::remove_all: libtorch.so exports its own copy of that
-// function, which the dynamic linker binds first, and it crashes (a null call inside libtorch).
-class TempDir {
- public:
-  TempDir() {
-    std::random_device rd;
-    path_ = std::filesystem::temp_directory_path() / ("januskit-test-" + std::to_string(rd()) + std::to_string(rd()));
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    auto remove_entry = [](const char* p, const struct stat*, int, struct FTW*) { return std::remove(p); };
-    nftw(path_.c_str(), remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path write(const std::string& name, const std::string& content) const {
-    std::filesystem::path p = path_ / name;
-    std::ofstream(p, std::ios::binary) << content;
-    return p;
-  }
-
- private:
-  std::filesystem::path path_;
-};
 
 }  // namespace januskit::test

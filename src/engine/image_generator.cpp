@@ -1,0 +1,211 @@
+#include "engine/image_generator.hpp"
+
+#include <ATen/ATen.h>
+
+#include "core/device.hpp"
+#include "core/error.hpp"
+#include "core/timer.hpp"
+#include "engine/decode_graph.hpp"
+
+namespace januskit::engine {
+
+namespace {
+
+// Steps per progress report on the fast path; the GPU stays one chunk ahead of the host.
+constexpr int64_t kProgressSteps = 16;
+
+// Rows (2i, 2i + 1) = (cond, uncond) of image i, left-aligned to `longest`; images past the requests
+// (padding up to the batch bucket) get a single token. Returns the ids and the row starts.
+std::pair<at::Tensor, std::vector<int64_t>> prompt_rows(const std::vector<ImageRequest>& images, int64_t count,
+                                                        int64_t longest) {
+  at::Tensor ids = at::zeros({2 * count, longest}, at::kLong);
+  std::vector<int64_t> starts;
+  auto acc = ids.accessor<int64_t, 2>();
+  for (int64_t i = 0; i < count; ++i) {
+    if (i >= static_cast<int64_t>(images.size())) {
+      starts.push_back(longest - 1);
+      starts.push_back(longest - 1);
+      continue;
+    }
+    const auto& im = images[static_cast<size_t>(i)];
+    const int64_t len = static_cast<int64_t>(im.cond_ids.size()), start = longest - len;
+    for (int64_t t = 0; t < len; ++t) {
+      acc[2 * i][start + t] = im.cond_ids[t];
+      acc[2 * i + 1][start + t] = im.uncond_ids[t];
+    }
+    starts.push_back(start);
+    starts.push_back(start);
+  }
+  return {ids, starts};
+}
+
+}  // namespace
+
+struct ImageGenerator::FastState {
+  std::unique_ptr<KVCache> cache;
+  std::unique_ptr<Sampler> sampler;
+  std::unique_ptr<DecodeGraph> graph;
+  ImageGenerationOptions options;  // what the graph was captured with
+};
+
+ImageGenerator::ImageGenerator(ImageTokenModel& model) : model_(model) {}
+
+ImageGenerator::~ImageGenerator() {
+  // The fast path's buffers may still be in use by queued device work.
+  if (fast_) synchronize(model_.language_model().device());
+}
+
+ImageGenerator::FastState& ImageGenerator::fast_state(int64_t bucket, int64_t capacity,
+                                                      const ImageGenerationOptions& options) {
+  LanguageModel& lm = model_.language_model();
+  if (fast_) {
+    const FastState& f = *fast_;
+    const ImageGenerationOptions& o = f.options;
+    if (f.sampler != nullptr && f.cache->batch() == 2 * bucket && f.cache->capacity() >= capacity &&
+        o.cfg_weight == options.cfg_weight && o.temperature == options.temperature && o.top_k == options.top_k &&
+        o.top_p == options.top_p) {
+      return *fast_;
+    }
+    synchronize(lm.device());
+    fast_.reset();  // frees the previous bucket before allocating the next
+  }
+  auto f = std::make_unique<FastState>();
+  f->cache = std::make_unique<KVCache>(lm.make_cache(2 * bucket, capacity));
+  SamplingOptions sampling;
+  sampling.temperature = options.temperature;
+  sampling.top_k = options.top_k;
+  sampling.top_p = options.top_p;
+  f->sampler = std::make_unique<Sampler>(sampling, bucket, model_.image_vocab_size(), lm.device());
+  DecodeGraph::Spec spec;
+  spec.samples = bucket;
+  spec.embed = [this, bucket](const at::Tensor& tokens) {
+    // Each image's token feeds both of its rows: t0, t0, t1, t1, ...
+    return model_.embed_image_tokens(tokens.unsqueeze(1).expand({bucket, 2}).reshape({2 * bucket, 1}));
+  };
+  spec.logits = [this](const at::Tensor& hidden) { return model_.image_logits(hidden); };
+  spec.cfg = std::make_pair(options.cfg_weight, CfgLayout::interleaved);
+  spec.history_steps = model_.tokens_per_image();
+  f->graph = std::make_unique<DecodeGraph>(lm, *f->cache, *f->sampler, spec);
+  f->options = options;
+  fast_ = std::move(f);
+  return *fast_;
+}
+
+ImageGenerationResult ImageGenerator::generate_fast(const std::vector<ImageRequest>& images, int64_t longest,
+                                                    const ImageGenerationOptions& options,
+                                                    const StepCallback& on_step) {
+  LanguageModel& lm = model_.language_model();
+  const int64_t n = static_cast<int64_t>(images.size()), bucket = batch_bucket(n);
+  const int64_t steps = model_.tokens_per_image();
+  const int64_t capacity = std::min((longest + steps + 255) / 256 * 256, lm.max_positions());
+
+  DecodeStreamGuard on_decode_stream(lm.device());
+  FastState& fast = fast_state(bucket, capacity, options);
+  KVCache& cache = *fast.cache;
+  cache.truncate(0);
+
+  Stopwatch clock;
+  auto [ids, starts] = prompt_rows(images, bucket, longest);
+  cache.set_row_starts(starts);
+  ForwardBatch batch = cache.plan(longest);
+  at::Tensor hidden = lm.forward(lm.embed_tokens(ids.to(lm.device())), batch, cache).select(1, longest - 1);
+  cache.advance(batch);
+  synchronize(lm.device());
+  ImageGenerationResult result;
+  result.prefill_seconds = clock.seconds();
+
+  clock.restart();
+  fast.sampler->reset();
+  std::vector<uint64_t> seeds;
+  for (int64_t i = 0; i < bucket; ++i) seeds.push_back(i < n ? images[static_cast<size_t>(i)].seed : 0);
+  fast.sampler->set_row_seeds(seeds);
+  DecodeGraph& graph = *fast.graph;
+  const int64_t chunks = (steps + kProgressSteps - 1) / kProgressSteps;
+  auto enqueue = [&](int64_t c) {
+    const int64_t from = c * kProgressSteps, to = std::min(from + kProgressSteps, steps);
+    for (int64_t s = from; s < to; ++s) {
+      if (s == 0) {
+        graph.start(hidden);
+      } else {
+        graph.step();  // the embedding after the last token would be unused: steps − 1 of these
+      }
+    }
+    graph.fetch_history(from, to, static_cast<int>(c % 2));  // tells the host when the chunk is done
+  };
+  enqueue(0);
+  for (int64_t c = 0; c < chunks; ++c) {
+    if (c + 1 < chunks) enqueue(c + 1);
+    graph.wait_history(static_cast<int>(c % 2));
+    if (on_step) on_step(std::min((c + 1) * kProgressSteps, steps), steps);
+  }
+  cache.mark_written(steps - 1);
+  result.tokens = graph.history().narrow(1, 0, n).t().contiguous().to(at::kCPU);  // [N, steps]
+  result.decode_seconds = clock.seconds();
+  result.steps = steps;
+  return result;
+}
+
+ImageGenerationResult ImageGenerator::generate(const std::vector<ImageRequest>& images,
+                                               const ImageGenerationOptions& options, const StepCallback& on_step) {
+  if (images.empty()) throw Error("image generation needs at least one prompt");
+  if (options.cfg_weight < 0) throw UsageError("--cfg must be >= 0");
+  LanguageModel& lm = model_.language_model();
+  const int64_t n = static_cast<int64_t>(images.size()), rows = 2 * n;
+  const int64_t steps = model_.tokens_per_image();
+  int64_t longest = 0;
+  for (const auto& im : images) {
+    if (im.cond_ids.empty() || im.cond_ids.size() != im.uncond_ids.size()) {
+      throw Error("image prompt: conditional and unconditional rows must be non-empty and of equal length");
+    }
+    longest = std::max<int64_t>(longest, static_cast<int64_t>(im.cond_ids.size()));
+  }
+  if (longest + steps > lm.max_positions()) {
+    throw Error(cat("the prompt is ", longest, " tokens; with ", steps, " image tokens that exceeds the model's context of ",
+                    lm.max_positions(), "; shorten the prompt"));
+  }
+
+  if (use_device_loop(options.decode_loop, lm)) return generate_fast(images, longest, options, on_step);
+
+  // Rows interleaved (cond, uncond) per image, left-aligned: row starts = longest - length.
+  auto [ids, starts] = prompt_rows(images, n, longest);
+
+  Stopwatch clock;
+  KVCache cache = lm.make_cache(rows, longest + steps);
+  cache.set_row_starts(starts);
+  ForwardBatch batch = cache.plan(longest);
+  at::Tensor hidden = lm.forward(lm.embed_tokens(ids.to(lm.device())), batch, cache).select(1, longest - 1);
+  cache.advance(batch);
+  synchronize(lm.device());
+  ImageGenerationResult result;
+  result.prefill_seconds = clock.seconds();
+
+  SamplingOptions sampling;
+  sampling.temperature = options.temperature;
+  sampling.top_k = options.top_k;
+  sampling.top_p = options.top_p;
+  Sampler sampler(sampling, n, model_.image_vocab_size(), lm.device());
+  std::vector<uint64_t> seeds;
+  for (const auto& im : images) seeds.push_back(im.seed);
+  sampler.set_row_seeds(seeds);
+
+  clock.restart();
+  at::Tensor tokens = at::empty({n, steps}, at::TensorOptions().dtype(at::kLong).device(lm.device()));
+  for (int64_t step = 0; step < steps; ++step) {
+    at::Tensor logits = model_.image_logits(hidden);  // [2N, K] f32
+    at::Tensor guided = cfg_mix(logits, options.cfg_weight, CfgLayout::interleaved);
+    at::Tensor next = sampler.sample(guided, step);  // [N], stays on the device
+    tokens.select(1, step).copy_(next);
+    if (on_step) on_step(step + 1, steps);
+    if (step + 1 == steps) break;  // the embedding of the last token would be unused
+    at::Tensor pair = next.repeat_interleave(2).view({rows, 1});  // t0, t0, t1, t1, ...
+    batch = cache.plan(1);
+    hidden = lm.forward(model_.embed_image_tokens(pair), batch, cache).select(1, 0);
+    cache.advance(batch);
+  }
+  result.tokens = tokens.to(at::kCPU);
+  result.decode_seconds = clock.seconds();
+  result.steps = steps;
+  return result;
+}
+
+}  // namespace januskit::engine

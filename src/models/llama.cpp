@@ -1,0 +1,355 @@
+#include "models/llama.hpp"
+
+#include <ATen/ATen.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+#include <tuple>
+
+#include "core/error.hpp"
+#include "core/json_util.hpp"
+#include "core/rng.hpp"
+#include "io/checkpoint.hpp"
+#include "nn/activations.hpp"
+#include "nn/attention.hpp"
+#include "nn/rms_norm.hpp"
+#include "nn/rope.hpp"
+
+namespace januskit::models {
+namespace {
+
+nn::RopeConfig parse_rope(const nlohmann::json& j, int64_t head_dim, const std::string& source) {
+  nn::RopeConfig rope;
+  rope.rotary_dim = head_dim;
+  // transformers >= 5 writes "rope_parameters" {rope_type, rope_theta, ...}; older files (all released
+  // R1 distills) write "rope_theta" and "rope_scaling" {rope_type|type, factor, ...}.
+  nlohmann::json params = nlohmann::json::object();
+  if (j.contains("rope_parameters") && j["rope_parameters"].is_object()) {
+    params = j["rope_parameters"];
+  } else if (j.contains("rope_scaling") && j["rope_scaling"].is_object()) {
+    params = j["rope_scaling"];
+  }
+  rope.theta = json_field<double>(params, "rope_theta", json_field<double>(j, "rope_theta", 10000.0, source), source);
+  std::string type = json_field<std::string>(params, "rope_type", json_field<std::string>(params, "type", "default", source), source);
+  if (type == "default") {
+    rope.scaling = nn::RopeConfig::Scaling::none;
+  } else if (type == "linear") {
+    rope.scaling = nn::RopeConfig::Scaling::linear;
+    rope.factor = json_field<double>(params, "factor", 1.0, source);
+  } else if (type == "llama3") {
+    rope.scaling = nn::RopeConfig::Scaling::llama3;
+    rope.factor = json_field<double>(params, "factor", 8.0, source);
+    rope.low_freq_factor = json_field<double>(params, "low_freq_factor", 1.0, source);
+    rope.high_freq_factor = json_field<double>(params, "high_freq_factor", 4.0, source);
+    rope.original_max_positions = json_field<int64_t>(params, "original_max_position_embeddings", 8192, source);
+  } else {
+    throw FileError(source, cat("rope scaling type '", type, "' is not supported (supported: default, linear, llama3)"));
+  }
+  return rope;
+}
+
+void require_positive(int64_t v, const char* key, const std::string& source) {
+  if (v <= 0) throw FileError(source, cat(key, ": must be positive, got ", v));
+}
+
+// Concatenates along dim 0, or gives an undefined tensor when a part is missing (the loader has
+// recorded it and reports it in finish()).
+at::Tensor cat_rows(const std::vector<at::Tensor>& parts) {
+  for (const auto& p : parts) {
+    if (!p.defined()) return {};
+  }
+  return at::cat(parts, 0);
+}
+
+}  // namespace
+
+LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& source) {
+  LlamaConfig c;
+  if (j.contains("architectures") && j["architectures"].is_array() && !j["architectures"].empty() &&
+      j["architectures"][0].is_string()) {
+    c.architecture = j["architectures"][0].get<std::string>();
+  }
+  const std::string model_type = json_field<std::string>(j, "model_type", "llama", source);
+  const bool qwen2 = model_type == "qwen2" || c.architecture == "Qwen2ForCausalLM";
+  c.vocab_size = json_field<int64_t>(j, "vocab_size", qwen2 ? 151936 : 32000, source);
+  c.hidden_size = json_field<int64_t>(j, "hidden_size", 4096, source);
+  c.intermediate_size = json_field<int64_t>(j, "intermediate_size", qwen2 ? 22016 : 11008, source);
+  c.num_layers = json_field<int64_t>(j, "num_hidden_layers", 32, source);
+  c.num_heads = json_field<int64_t>(j, "num_attention_heads", 32, source);
+  c.num_kv_heads = json_field<int64_t>(j, "num_key_value_heads", c.num_heads, source);
+  for (auto [v, key] : {std::pair{c.vocab_size, "vocab_size"}, {c.hidden_size, "hidden_size"},
+                        {c.intermediate_size, "intermediate_size"}, {c.num_layers, "num_hidden_layers"},
+                        {c.num_heads, "num_attention_heads"}, {c.num_kv_heads, "num_key_value_heads"}}) {
+    require_positive(v, key, source);
+  }
+  c.head_dim = json_field<int64_t>(j, "head_dim", c.hidden_size / c.num_heads, source);
+  require_positive(c.head_dim, "head_dim", source);
+  if (c.num_heads % c.num_kv_heads != 0) {
+    throw FileError(source, cat("num_attention_heads (", c.num_heads, ") must be a multiple of num_key_value_heads (",
+                                c.num_kv_heads, ")"));
+  }
+  c.max_positions = json_field<int64_t>(j, "max_position_embeddings", qwen2 ? 32768 : 2048, source);
+  c.rms_norm_eps = json_field<double>(j, "rms_norm_eps", 1e-6, source);
+  c.rope = parse_rope(j, c.head_dim, source);
+  if (qwen2) {
+    c.qkv_bias = true;
+    if (json_field<bool>(j, "use_sliding_window", false, source)) {
+      throw FileError(source, "use_sliding_window: sliding-window attention is not supported");
+    }
+  } else {
+    c.qkv_bias = c.o_bias = json_field<bool>(j, "attention_bias", false, source);
+    c.mlp_bias = json_field<bool>(j, "mlp_bias", false, source);
+  }
+  c.tie_word_embeddings = json_field<bool>(j, "tie_word_embeddings", false, source);
+  std::string act = json_field<std::string>(j, "hidden_act", "silu", source);
+  if (act != "silu") throw FileError(source, cat("hidden_act '", act, "' is not supported (only silu)"));
+  return c;
+}
+
+nlohmann::json LlamaConfig::to_json() const {
+  const bool qwen2 = architecture == "Qwen2ForCausalLM";
+  nlohmann::json j = {
+      {"architectures", {architecture}},
+      {"model_type", qwen2 ? "qwen2" : "llama"},
+      {"vocab_size", vocab_size},
+      {"hidden_size", hidden_size},
+      {"intermediate_size", intermediate_size},
+      {"num_hidden_layers", num_layers},
+      {"num_attention_heads", num_heads},
+      {"num_key_value_heads", num_kv_heads},
+      {"head_dim", head_dim},
+      {"max_position_embeddings", max_positions},
+      {"rms_norm_eps", rms_norm_eps},
+      {"rope_theta", rope.theta},
+      {"hidden_act", "silu"},
+      {"tie_word_embeddings", tie_word_embeddings},
+  };
+  if (!qwen2) {
+    j["attention_bias"] = qkv_bias;
+    j["mlp_bias"] = mlp_bias;
+  }
+  switch (rope.scaling) {
+    case nn::RopeConfig::Scaling::none: j["rope_scaling"] = nullptr; break;
+    case nn::RopeConfig::Scaling::linear: j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", rope.factor}}; break;
+    case nn::RopeConfig::Scaling::llama3:
+      j["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", rope.factor}, {"low_freq_factor", rope.low_freq_factor},
+                           {"high_freq_factor", rope.high_freq_factor},
+                           {"original_max_position_embeddings", rope.original_max_positions}};
+      break;
+  }
+  return j;
+}
+
+int64_t LlamaConfig::parameter_count() const {
+  const int64_t d = hidden_size, qkv = (num_heads + 2 * num_kv_heads) * head_dim;
+  int64_t layer = 2 * d + qkv * d + num_heads * head_dim * d + 3 * intermediate_size * d;
+  if (qkv_bias) layer += qkv;
+  if (o_bias) layer += d;
+  if (mlp_bias) layer += 2 * intermediate_size + d;
+  return vocab_size * d * (tie_word_embeddings ? 1 : 2) + num_layers * layer + d;
+}
+
+LlamaModel::LlamaModel(LlamaConfig config, LlamaWeights weights)
+    : config_(std::move(config)), weights_(std::move(weights)), rope_(config_.rope, weights_.embed.device()) {}
+
+std::unique_ptr<LlamaModel> LlamaModel::load(const LlamaConfig& c, io::WeightLoader& w, const LlamaNames& n) {
+  const int64_t d = c.hidden_size, hd = c.head_dim, q_rows = c.num_heads * hd, kv_rows = c.num_kv_heads * hd;
+  const int64_t inter = c.intermediate_size;
+  LlamaWeights weights;
+  weights.embed = w.take(n.prefix + "embed_tokens.weight", {c.vocab_size, d});
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const std::string p = cat(n.prefix, "layers.", i, ".");
+    LlamaLayerWeights L;
+    L.input_norm = w.take(p + "input_layernorm.weight", {d});
+    at::Tensor q = w.take(p + "self_attn.q_proj.weight", {q_rows, d});
+    at::Tensor k = w.take(p + "self_attn.k_proj.weight", {kv_rows, d});
+    at::Tensor v = w.take(p + "self_attn.v_proj.weight", {kv_rows, d});
+    L.qkv = cat_rows({q, k, v});
+    if (c.qkv_bias) {
+      L.qkv_bias = cat_rows({w.take(p + "self_attn.q_proj.bias", {q_rows}), w.take(p + "self_attn.k_proj.bias", {kv_rows}),
+                              w.take(p + "self_attn.v_proj.bias", {kv_rows})});
+    }
+    L.o = w.take(p + "self_attn.o_proj.weight", {d, q_rows});
+    if (c.o_bias) L.o_bias = w.take(p + "self_attn.o_proj.bias", {d});
+    L.post_norm = w.take(p + "post_attention_layernorm.weight", {d});
+    at::Tensor gate = w.take(p + "mlp.gate_proj.weight", {inter, d});
+    at::Tensor up = w.take(p + "mlp.up_proj.weight", {inter, d});
+    L.gate_up = cat_rows({gate, up});
+    L.down = w.take(p + "mlp.down_proj.weight", {d, inter});
+    if (c.mlp_bias) {
+      L.gate_up_bias = cat_rows({w.take(p + "mlp.gate_proj.bias", {inter}), w.take(p + "mlp.up_proj.bias", {inter})});
+      L.down_bias = w.take(p + "mlp.down_proj.bias", {d});
+    }
+    weights.layers.push_back(std::move(L));
+  }
+  weights.norm = w.take(n.prefix + "norm.weight", {d});
+  if (c.tie_word_embeddings) {
+    // Some tied checkpoints still store a copy of the head; it is the embedding by definition.
+    if (!n.lm_head.empty()) w.take_if_present(n.lm_head, {c.vocab_size, d});
+    weights.lm_head = weights.embed;
+  } else if (!n.lm_head.empty()) {
+    weights.lm_head = w.take(n.lm_head, {c.vocab_size, d});
+  }
+  w.ignore(n.prefix + "layers.*.self_attn.rotary_emb.inv_freq");
+  w.ignore(n.prefix + "rotary_emb.inv_freq");
+  if (!weights.embed.defined()) return nullptr;  // the loader reports what is missing in finish()
+  return std::make_unique<LlamaModel>(c, std::move(weights));
+}
+
+std::unique_ptr<LlamaModel> LlamaModel::random(const LlamaConfig& c, at::ScalarType dtype, c10::Device device,
+                                               uint64_t seed, double std) {
+  at::Generator gen = make_generator(seed, device);
+  auto opts = at::TensorOptions().dtype(dtype).device(device);
+  auto normal = [&](std::vector<int64_t> shape) { return at::normal(0.0, std, shape, gen, opts); };
+  const int64_t d = c.hidden_size, hd = c.head_dim, qkv = (c.num_heads + 2 * c.num_kv_heads) * hd;
+  LlamaWeights w;
+  w.embed = normal({c.vocab_size, d});
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    LlamaLayerWeights L;
+    L.input_norm = at::ones({d}, opts);
+    L.qkv = normal({qkv, d});
+    if (c.qkv_bias) L.qkv_bias = normal({qkv});
+    L.o = normal({d, c.num_heads * hd});
+    if (c.o_bias) L.o_bias = normal({d});
+    L.post_norm = at::ones({d}, opts);
+    L.gate_up = normal({2 * c.intermediate_size, d});
+    if (c.mlp_bias) L.gate_up_bias = normal({2 * c.intermediate_size});
+    L.down = normal({d, c.intermediate_size});
+    if (c.mlp_bias) L.down_bias = normal({d});
+    w.layers.push_back(std::move(L));
+  }
+  w.norm = at::ones({d}, opts);
+  w.lm_head = c.tie_word_embeddings ? w.embed : normal({c.vocab_size, d});
+  return std::make_unique<LlamaModel>(c, std::move(w));
+}
+
+engine::CacheShape LlamaModel::cache_shape() const {
+  return {config_.num_layers, config_.num_kv_heads, config_.head_dim};
+}
+
+at::Tensor LlamaModel::embed_tokens(const at::Tensor& ids) { return at::embedding(weights_.embed, ids); }
+
+at::Tensor LlamaModel::lm_logits(const at::Tensor& hidden) {
+  if (!weights_.lm_head.defined()) throw Error("this model was loaded without its output head (lm_head)");
+  return at::linear(hidden, weights_.lm_head).to(at::kFloat);
+}
+
+at::Tensor LlamaModel::decode_step(const at::Tensor& embeds, const engine::DecodeInputs& in, engine::KVCache& cache) {
+  const int64_t B = embeds.size(0), D = config_.hidden_size, hd = config_.head_dim;
+  const int64_t H = config_.num_heads, KVH = config_.num_kv_heads;
+  const double eps = config_.rms_norm_eps, scale = 1.0 / std::sqrt(static_cast<double>(hd));
+  const auto& layers = weights_.layers;
+  // x is the residual stream, updated in place by add_rms_norm_; h the normed input of each block.
+  at::Tensor x = embeds.reshape({B, D}).clone();
+  at::Tensor h = at::empty_like(x);
+  nn::add_rms_norm_(x, {}, layers.front().input_norm, eps, h);
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LlamaLayerWeights& L = layers[i];
+    const auto layer = static_cast<int64_t>(i);
+    at::Tensor qkv = at::linear(h, L.qkv, L.qkv_bias);  // [B, (H + 2·KVH)·d]
+    at::Tensor q = qkv.narrow(1, 0, H * hd).view({B, H, hd});
+    at::Tensor k = qkv.narrow(1, H * hd, KVH * hd).view({B, KVH, hd});
+    at::Tensor v = qkv.narrow(1, (H + KVH) * hd, KVH * hd).view({B, KVH, hd});
+    nn::rope_cache_write(q, k, v, in.positions, rope_, cache.keys(layer), cache.values(layer), in.slot);
+    at::Tensor attn = nn::decode_attention(q, cache.keys(layer), cache.values(layer), cache.row_start_tensor(), in.slot,
+                                           scale, cache.decode_workspace());  // [B, H, d]
+    nn::add_rms_norm_(x, at::linear(attn.view({B, H * hd}), L.o, L.o_bias), L.post_norm, eps, h);
+    at::Tensor mlp = at::linear(nn::silu_mul(at::linear(h, L.gate_up, L.gate_up_bias)), L.down, L.down_bias);
+    nn::add_rms_norm_(x, mlp, i + 1 < layers.size() ? layers[i + 1].input_norm : weights_.norm, eps, h);
+  }
+  return h;
+}
+
+at::Tensor LlamaModel::forward(const at::Tensor& embeds, const engine::ForwardBatch& batch, engine::KVCache& cache) {
+  // cos/sin tables for the LibTorch rotation; on CUDA the layers rotate in place with the kernel
+  // instead, unless autograd is recording (layer_forward then builds the tables itself).
+  at::Tensor cos, sin;
+  if (!embeds.is_cuda()) std::tie(cos, sin) = rope_.cos_sin(batch.positions);
+  at::Tensor x = embeds;
+  for (int64_t i = 0; i < config_.num_layers; ++i) x = layer_forward(i, x, cos, sin, batch, cache);
+  return nn::rms_norm(x, weights_.norm, config_.rms_norm_eps);
+}
+
+at::Tensor LlamaModel::layer_forward(int64_t index, const at::Tensor& x, const at::Tensor& cos, const at::Tensor& sin,
+                                     const engine::ForwardBatch& batch, engine::KVCache& cache) {
+  const LlamaLayerWeights& L = weights_.layers[static_cast<size_t>(index)];
+  const int64_t B = x.size(0), T = x.size(1), hd = config_.head_dim;
+  const int64_t H = config_.num_heads, KVH = config_.num_kv_heads;
+
+  at::Tensor h = nn::rms_norm(x, L.input_norm, config_.rms_norm_eps);
+  at::Tensor qkv = at::linear(h, L.qkv, L.qkv_bias);  // [B, T, (H + 2·KVH)·d]
+  at::Tensor q = qkv.narrow(-1, 0, H * hd).view({B, T, H, hd});
+  at::Tensor k = qkv.narrow(-1, H * hd, KVH * hd).view({B, T, KVH, hd});
+  at::Tensor v = qkv.narrow(-1, (H + KVH) * hd, KVH * hd).view({B, T, KVH, hd}).transpose(1, 2);
+  if (qkv.is_cuda() && !qkv.requires_grad()) {
+    // CUDA inference: one rotation kernel in place on the projection instead of a dozen elementwise ops.
+    nn::apply_rope_(q, k, batch.positions, rope_);
+    q = q.transpose(1, 2);
+    k = k.transpose(1, 2);
+  } else {
+    at::Tensor c = cos, s = sin;
+    if (!c.defined()) std::tie(c, s) = rope_.cos_sin(batch.positions);
+    q = rope_.apply(q.transpose(1, 2), c, s);
+    k = rope_.apply(k.transpose(1, 2), c, s);
+  }
+  cache.write(index, batch, k, v);
+  at::Tensor attn = nn::attention(q, cache.key_window(index, batch), cache.value_window(index, batch), batch.mask,
+                                  1.0 / std::sqrt(static_cast<double>(hd)));
+  at::Tensor out = x + at::linear(attn.transpose(1, 2).reshape({B, T, H * hd}), L.o, L.o_bias);
+
+  h = nn::rms_norm(out, L.post_norm, config_.rms_norm_eps);
+  at::Tensor mlp = at::linear(nn::silu_mul(at::linear(h, L.gate_up, L.gate_up_bias)), L.down, L.down_bias);
+  return out + mlp;
+}
+
+std::vector<at::Tensor> LlamaModel::parameters() const {
+  std::vector<at::Tensor> out = {weights_.embed, weights_.norm};
+  if (!config_.tie_word_embeddings && weights_.lm_head.defined()) out.push_back(weights_.lm_head);
+  for (const auto& L : weights_.layers) {
+    for (const at::Tensor* t : {&L.input_norm, &L.qkv, &L.qkv_bias, &L.o, &L.o_bias, &L.post_norm, &L.gate_up,
+                                &L.gate_up_bias, &L.down, &L.down_bias}) {
+      if (t->defined()) out.push_back(*t);
+    }
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, at::Tensor>> LlamaModel::state_dict(const LlamaNames& n) const {
+  const auto& c = config_;
+  const int64_t q_rows = c.num_heads * c.head_dim, kv_rows = c.num_kv_heads * c.head_dim;
+  std::vector<std::pair<std::string, at::Tensor>> out;
+  out.emplace_back(n.prefix + "embed_tokens.weight", weights_.embed);
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const auto& L = weights_.layers[static_cast<size_t>(i)];
+    const std::string p = cat(n.prefix, "layers.", i, ".");
+    out.emplace_back(p + "input_layernorm.weight", L.input_norm);
+    auto qkv = L.qkv.split_with_sizes({q_rows, kv_rows, kv_rows}, 0);
+    out.emplace_back(p + "self_attn.q_proj.weight", qkv[0]);
+    out.emplace_back(p + "self_attn.k_proj.weight", qkv[1]);
+    out.emplace_back(p + "self_attn.v_proj.weight", qkv[2]);
+    if (L.qkv_bias.defined()) {
+      auto b = L.qkv_bias.split_with_sizes({q_rows, kv_rows, kv_rows}, 0);
+      out.emplace_back(p + "self_attn.q_proj.bias", b[0]);
+      out.emplace_back(p + "self_attn.k_proj.bias", b[1]);
+      out.emplace_back(p + "self_attn.v_proj.bias", b[2]);
+    }
+    out.emplace_back(p + "self_attn.o_proj.weight", L.o);
+    if (L.o_bias.defined()) out.emplace_back(p + "self_attn.o_proj.bias", L.o_bias);
+    out.emplace_back(p + "post_attention_layernorm.weight", L.post_norm);
+    auto gu = L.gate_up.chunk(2, 0);
+    out.emplace_back(p + "mlp.gate_proj.weight", gu[0]);
+    out.emplace_back(p + "mlp.up_proj.weight", gu[1]);
+    out.emplace_back(p + "mlp.down_proj.weight", L.down);
+    if (L.gate_up_bias.defined()) {
+      auto b = L.gate_up_bias.chunk(2, 0);
+      out.emplace_back(p + "mlp.gate_proj.bias", b[0]);
+      out.emplace_back(p + "mlp.up_proj.bias", b[1]);
+      out.emplace_back(p + "mlp.down_proj.bias", L.down_bias);
+    }
+  }
+  out.emplace_back(n.prefix + "norm.weight", weights_.norm);
+  if (!c.tie_word_embeddings) out.emplace_back(n.lm_head, weights_.lm_head);
+  return out;
+}
+
+}  // namespace januskit::models

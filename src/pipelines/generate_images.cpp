@@ -1,0 +1,136 @@
+#include "pipelines/generate_images.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+#include "core/error.hpp"
+#include "core/progress.hpp"
+#include "core/rng.hpp"
+#include "core/timer.hpp"
+#ifdef JANUSKIT_HAVE_OPENCV
+#include "io/contact_sheet.hpp"
+#endif
+#include "io/image.hpp"
+#include "io/png.hpp"
+#include "pipelines/image_renderer.hpp"
+
+namespace januskit::pipelines {
+
+std::vector<std::filesystem::path> output_files(const std::string& spec, int64_t n) {
+  namespace fs = std::filesystem;
+  if (spec.empty()) throw UsageError("-o/--output: empty path");
+  std::vector<fs::path> out;
+  const size_t percent = spec.find('%');
+  if (percent != std::string::npos) {
+    // Accept exactly one integer conversion (%d, %03d, ...) and nothing else.
+    size_t conv = spec.find_first_not_of("0123456789", percent + 1);
+    if (conv == std::string::npos || spec[conv] != 'd' || spec.find('%', conv) != std::string::npos) {
+      throw UsageError(cat("-o/--output: '", spec, "' must contain one integer pattern such as %03d"));
+    }
+    for (int64_t i = 1; i <= n; ++i) {
+      char buf[4096];
+      std::snprintf(buf, sizeof buf, spec.c_str(), static_cast<int>(i));
+      out.emplace_back(buf);
+    }
+    return out;
+  }
+  const bool folder = spec.back() == '/' || fs::is_directory(spec);
+  if (folder) {
+    for (int64_t i = 1; i <= n; ++i) out.push_back(fs::path(spec) / cat("januskit_", i, ".png"));
+    return out;
+  }
+  fs::path file(spec);
+  if (file.extension() != ".png") throw UsageError(cat("-o/--output: '", spec, "' must end in .png (januskit writes PNG)"));
+  if (n == 1) return {file};
+  for (int64_t i = 1; i <= n; ++i) {
+    out.push_back(file.parent_path() / cat(file.stem().string(), "_", i, file.extension().string()));
+  }
+  return out;
+}
+
+namespace {
+
+// out.png -> out_grid.png; a folder -> FOLDER/januskit_grid.png; out_%03d.png -> out_grid.png.
+[[maybe_unused]] std::filesystem::path grid_file(const std::string& spec, const std::filesystem::path& first_image) {
+  std::filesystem::path dir = first_image.parent_path();
+  if (spec.back() == '/' || std::filesystem::is_directory(spec)) return dir / "januskit_grid.png";
+  std::string stem = std::filesystem::path(spec).stem().string();
+  if (size_t percent = stem.find('%'); percent != std::string::npos) {
+    size_t end = stem.find('d', percent);
+    stem.erase(percent, end - percent + 1);
+    while (!stem.empty() && (stem.back() == '_' || stem.back() == '-')) stem.pop_back();
+  }
+  return dir / ((stem.empty() ? "januskit" : stem) + "_grid.png");
+}
+
+}  // namespace
+
+GenerateResult generate_images(const GenerateOptions& o) {
+  if (o.prompts.empty()) throw UsageError("generate: give at least one prompt");
+  for (const auto& p : o.prompts) {
+    if (p.find_first_not_of(" \t\r\n") == std::string::npos) throw UsageError("generate: a prompt is empty");
+  }
+  if (o.count < 1) throw UsageError("-n/--count must be at least 1");
+  if (o.batch < 0) throw UsageError("--batch must be >= 0");
+#ifndef JANUSKIT_HAVE_OPENCV
+  if (o.grid) throw UsageError("--grid needs a januskit built with OpenCV (this one has JANUSKIT_OPENCV=OFF)");
+#endif
+  const int64_t total = static_cast<int64_t>(o.prompts.size()) * o.count;
+  std::vector<std::filesystem::path> files = output_files(o.output, total);
+
+  ImageRenderer renderer(o.model);
+  const uint64_t seed = o.seed.value_or(random_seed());
+  std::vector<ImageJob> jobs;
+  for (const auto& p : o.prompts) {
+    for (int64_t j = 0; j < o.count; ++j) {
+      const size_t index = jobs.size();
+      jobs.push_back({p, seed + index, o.settings, files[index]});
+    }
+  }
+  const std::vector<ImageSettings> settings(jobs.size(), o.settings);
+  const std::vector<std::vector<size_t>> batches = plan_batches(settings, o.batch);
+
+  GenerateResult result;
+  result.model = renderer.model_info().name;
+  const int64_t steps = renderer.model_info().steps;
+  ProgressBar bar(steps * static_cast<int64_t>(batches.size()), "generate", "step");
+  std::vector<io::RgbImage> pictures;
+  RenderCallbacks callbacks;
+  callbacks.on_step = [&](const RenderStatus& s) {
+    const int64_t done = (s.batch - 1) * steps + s.step;
+    bar.update(done);
+    bar.set_postfix(format_rate(rate(double(done) * s.batch_images, bar.elapsed_seconds()), "tok"));
+  };
+  callbacks.on_image = [&](const RenderedImage& im) {
+    const ImageJob& job = jobs[im.job];
+    result.images.push_back({job.file, job.prompt, job.seed, im.tokens});
+    if (o.grid) pictures.push_back(im.pixels);
+  };
+  RenderStats stats = renderer.render(jobs, batches, callbacks);
+  bar.finish();
+  result.seconds = stats.seconds;
+  result.tokens_per_second = stats.tokens_per_second;
+#ifdef JANUSKIT_HAVE_OPENCV
+  if (o.grid) {
+    std::filesystem::path grid = grid_file(o.output, files.front());
+    io::RgbImage sheet = io::make_contact_sheet(pictures, {});
+    io::write_png(grid, sheet.pixels.data(), sheet.width, sheet.height);
+    result.grid = grid;
+  }
+#endif
+  return result;
+}
+
+nlohmann::json to_json(const GenerateResult& r) {
+  nlohmann::json images = nlohmann::json::array();
+  for (const auto& im : r.images) {
+    images.push_back({{"file", im.file.string()}, {"prompt", im.prompt}, {"seed", im.seed}, {"tokens", im.tokens}});
+  }
+  nlohmann::json j = {{"model", r.model}, {"images", images}, {"seconds", r.seconds},
+                      {"tokens_per_second", r.tokens_per_second}};
+  if (r.grid) j["grid"] = r.grid->string();
+  return j;
+}
+
+}  // namespace januskit::pipelines

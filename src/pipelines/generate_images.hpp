@@ -1,0 +1,52 @@
+// `januskit generate`: Janus-Pro text-to-image. All images of all prompts run as one batch (or in
+// batches of --batch) through the shared ImageRenderer, which VQ-decodes each image and writes it (PNG
+// with a "parameters" text chunk, atomically) as soon as its batch is done. Image i of the run
+// (prompt-major) uses seed + i, so any single image can be reproduced alone.
+#pragma once
+
+#include <nlohmann/json_fwd.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pipelines/image_settings.hpp"
+#include "pipelines/text_model.hpp"
+
+namespace januskit::pipelines {
+
+struct GenerateOptions {
+  ModelRequest model;                // default model: the bundled demo-janus
+  std::vector<std::string> prompts;
+  int64_t count = 1;                 // -n images per prompt
+  ImageSettings settings;            // --cfg 5, --temperature 1, --top-k 0 (the reference's defaults)
+  std::optional<uint64_t> seed;      // unset: random (reported)
+  std::string output = "januskit.png";  // a file (several images: name_1.png ...), a folder, or a %d pattern
+  bool grid = false;                 // also write a contact sheet (<output stem>_grid.png)
+  int64_t batch = 0;                 // images per batch (0: all at once)
+};
+
+struct GeneratedImage {
+  std::filesystem::path file;
+  std::string prompt;
+  uint64_t seed = 0;
+  std::vector<int32_t> tokens;       // the image token ids, raster order
+};
+
+struct GenerateResult {
+  std::string model;
+  std::vector<GeneratedImage> images;
+  std::optional<std::filesystem::path> grid;
+  double seconds = 0;                // load excluded
+  double tokens_per_second = 0;      // image tokens per second over the decode loops
+};
+
+// The files for n images: `spec` as a file, a folder (existing, or ending in '/'), or a printf
+// pattern with one %d (1-based index).
+std::vector<std::filesystem::path> output_files(const std::string& spec, int64_t n);
+GenerateResult generate_images(const GenerateOptions& options);
+nlohmann::json to_json(const GenerateResult& result);
+
+}  // namespace januskit::pipelines

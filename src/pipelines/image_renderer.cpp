@@ -1,0 +1,136 @@
+#include "pipelines/image_renderer.hpp"
+
+#include <ATen/ATen.h>
+
+#include "core/error.hpp"
+#include "core/timer.hpp"
+#include "engine/image_generator.hpp"
+#include "io/png.hpp"
+#include "pipelines/janus_model.hpp"
+#include "text/chat.hpp"
+
+namespace januskit::pipelines {
+namespace {
+
+// Conditional prompt: "<|User|>: {prompt}\n\n<|Assistant|>:<begin_of_image>" with BOS. Unconditional: the
+// same length with everything but the first (BOS) and last (<begin_of_image>) token set to pad.
+engine::ImageRequest image_request(const JanusBundle& b, const std::string& prompt, uint64_t seed) {
+  engine::ImageRequest r;
+  r.cond_ids = b.tokenizer.encode(text::render_janus_t2i(prompt), /*add_special_tokens=*/true);
+  if (r.cond_ids.empty() || r.cond_ids.front() != b.bos) r.cond_ids.insert(r.cond_ids.begin(), b.bos);
+  if (r.cond_ids.back() != b.begin_of_image) {
+    throw Error("the text-to-image prompt does not end with <begin_of_image>; the tokenizer split it");
+  }
+  r.uncond_ids = r.cond_ids;
+  for (size_t i = 1; i + 1 < r.uncond_ids.size(); ++i) r.uncond_ids[i] = b.pad;
+  r.seed = seed;
+  return r;
+}
+
+std::vector<int32_t> token_row(const at::Tensor& tokens, int64_t row) {
+  auto acc = tokens.accessor<int64_t, 2>();
+  std::vector<int32_t> out(static_cast<size_t>(tokens.size(1)));
+  for (int64_t k = 0; k < tokens.size(1); ++k) out[static_cast<size_t>(k)] = static_cast<int32_t>(acc[row][k]);
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::vector<size_t>> plan_batches(const std::vector<ImageSettings>& settings, int64_t per_batch) {
+  if (per_batch < 0) throw UsageError("--batch must be >= 0");
+  // Groups in order of first appearance; a linear search is fine for the handful of distinct settings.
+  std::vector<ImageSettings> keys;
+  std::vector<std::vector<size_t>> groups;
+  for (size_t i = 0; i < settings.size(); ++i) {
+    size_t g = 0;
+    while (g < keys.size() && !(keys[g] == settings[i])) ++g;
+    if (g == keys.size()) {
+      keys.push_back(settings[i]);
+      groups.emplace_back();
+    }
+    groups[g].push_back(i);
+  }
+  std::vector<std::vector<size_t>> batches;
+  for (const auto& group : groups) {
+    const size_t size = per_batch > 0 ? static_cast<size_t>(per_batch) : group.size();
+    for (size_t first = 0; first < group.size(); first += size) {
+      const size_t last = std::min(group.size(), first + size);
+      batches.emplace_back(group.begin() + static_cast<std::ptrdiff_t>(first), group.begin() + static_cast<std::ptrdiff_t>(last));
+    }
+  }
+  return batches;
+}
+
+ImageRenderer::ImageRenderer(const ModelRequest& model)
+    : bundle_(std::make_unique<JanusBundle>(
+          load_janus(model, {.understanding = false, .generation = true, .vq_encoder = false}))) {
+  info_.name = bundle_->name;
+  info_.steps = bundle_->model->tokens_per_image();
+  info_.size = bundle_->model->config().vq.image_size();
+}
+
+ImageRenderer::~ImageRenderer() = default;
+
+void ImageRenderer::check_prompt(const std::string& prompt) const {
+  const int64_t length = static_cast<int64_t>(image_request(*bundle_, prompt, 0).cond_ids.size());
+  const int64_t context = bundle_->model->language_model().max_positions();
+  if (length + info_.steps > context) {
+    throw Error(cat("the prompt is ", length, " tokens; with ", info_.steps, " image tokens that exceeds the model's context of ",
+                    context, "; shorten the prompt"));
+  }
+}
+
+RenderStats ImageRenderer::render(const std::vector<ImageJob>& jobs, const std::vector<std::vector<size_t>>& batches,
+                                  const RenderCallbacks& callbacks) {
+  RenderStats stats;
+  Stopwatch clock;
+  engine::ImageGenerator generator(*bundle_->model);
+  RenderStatus status;
+  status.batches = static_cast<int64_t>(batches.size());
+  status.steps = info_.steps;
+  for (const auto& batch : batches) status.images_total += static_cast<int64_t>(batch.size());
+
+  for (const auto& batch : batches) {
+    if (batch.empty()) continue;
+    const ImageSettings& settings = jobs.at(batch.front()).settings;
+    std::vector<engine::ImageRequest> requests;
+    for (size_t j : batch) {
+      const ImageJob& job = jobs.at(j);
+      if (!(job.settings == settings)) throw Error("image renderer: a batch mixes images with different settings");
+      requests.push_back(image_request(*bundle_, job.prompt, job.seed));
+    }
+    ++status.batch;
+    status.batch_images = static_cast<int64_t>(batch.size());
+    status.step = 0;
+    const engine::ImageGenerationOptions options{settings.cfg, settings.temperature, settings.top_k, 1.0};
+    engine::ImageGenerationResult out = generator.generate(requests, options, [&](int64_t step, int64_t) {
+      status.step = step;
+      if (callbacks.on_step) callbacks.on_step(status);
+    });
+    stats.decode_seconds += out.decode_seconds;
+    // Decode and write one image at a time: each file lands as soon as it exists.
+    for (size_t i = 0; i < batch.size(); ++i) {
+      const ImageJob& job = jobs[batch[i]];
+      at::Tensor row = out.tokens.narrow(0, static_cast<int64_t>(i), 1);
+      at::Tensor pixels = models::to_uint8_images(bundle_->model->decode_images(row)).to(at::kCPU).contiguous();
+      RenderedImage image{batch[i], false, token_row(out.tokens, static_cast<int64_t>(i)),
+                          io::RgbImage{info_.size, info_.size,
+                                       std::vector<uint8_t>(pixels.data_ptr<uint8_t>(),
+                                                            pixels.data_ptr<uint8_t>() + pixels.numel())}};
+      if (!job.file.empty()) {
+        io::write_png(job.file, image.pixels.pixels.data(), info_.size, info_.size, {{"parameters", parameters(job)}});
+        image.written = true;
+        ++stats.written;
+      }
+      ++stats.images;
+      ++status.images_done;
+      if (callbacks.on_image) callbacks.on_image(image);
+    }
+    if (callbacks.on_batch) callbacks.on_batch(status);
+  }
+  stats.seconds = clock.seconds();
+  stats.tokens_per_second = rate(double(stats.images * info_.steps), stats.decode_seconds);
+  return stats;
+}
+
+}  // namespace januskit::pipelines

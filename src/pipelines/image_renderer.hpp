@@ -1,0 +1,90 @@
+// Text-to-image rendering shared by `januskit generate` and `januskit gallery`: one Janus-Pro model
+// load, then any number of batches, each image VQ-decoded and written (PNG with its "parameters"
+// text chunk, atomically) as soon as its batch is done.
+//
+// engine::ImageGenerator takes one set of sampling options per call, so a batch holds images with
+// equal settings (CFG, temperature, top-k); plan_batches() packs images of different prompts that
+// share settings together. Every image draws from its own seed (counter-based, see engine/sampler),
+// so its tokens do not depend on its batch neighbours up to floating-point summation order; callers
+// that need bit-identical reruns (the gallery's resume) keep the batch layout fixed.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/image.hpp"
+#include "pipelines/image_settings.hpp"
+#include "pipelines/text_model.hpp"
+
+namespace januskit::pipelines {
+
+struct JanusBundle;
+
+struct ImageJob {
+  std::string prompt;
+  uint64_t seed = 0;
+  ImageSettings settings;
+  std::filesystem::path file;  // where the PNG goes; empty: render only (its batch is needed, the file is not)
+};
+
+struct RenderedImage {
+  size_t job = 0;               // index into the jobs given to render()
+  bool written = false;         // the PNG at jobs[job].file is complete on disk
+  std::vector<int32_t> tokens;  // the image token ids, raster order
+  io::RgbImage pixels;
+};
+
+struct RenderStatus {
+  int64_t batch = 0, batches = 0;      // 1-based batch number and the number of batches
+  int64_t batch_images = 0;            // images in this batch
+  int64_t step = 0, steps = 0;         // decode steps done in this batch, of `steps`
+  int64_t images_done = 0;             // images finished in earlier batches and this one so far
+  int64_t images_total = 0;
+};
+
+struct RenderCallbacks {
+  std::function<void(const RenderStatus&)> on_step;    // after every decode step
+  std::function<void(const RenderedImage&)> on_image;  // after each image is decoded (and written)
+  std::function<void(const RenderStatus&)> on_batch;   // after each batch, all of its images handled
+};
+
+struct RenderStats {
+  int64_t images = 0;             // images decoded (written or not)
+  int64_t written = 0;            // PNG files written
+  double seconds = 0;             // whole render, load excluded
+  double decode_seconds = 0;      // the token loops alone
+  double tokens_per_second = 0;   // image tokens per second over the token loops
+};
+
+// Batches of job indices: jobs grouped by settings in order of first appearance, each group cut in
+// order into batches of at most `per_batch` images (0: one batch per group). Deterministic, so that
+// processes planning the same jobs agree on every batch.
+std::vector<std::vector<size_t>> plan_batches(const std::vector<ImageSettings>& settings, int64_t per_batch);
+
+class ImageRenderer {
+ public:
+  // Loads the generation parts of the model (no understanding encoder, no VQ encoder).
+  explicit ImageRenderer(const ModelRequest& model);
+  ~ImageRenderer();
+  ImageRenderer(const ImageRenderer&) = delete;
+  ImageRenderer& operator=(const ImageRenderer&) = delete;
+
+  const ImageModelInfo& model_info() const { return info_; }
+  std::string parameters(const ImageJob& job) const { return image_parameters(job.prompt, job.seed, job.settings, info_); }
+  // Throws Error when the prompt and the image tokens do not fit in the model's context.
+  void check_prompt(const std::string& prompt) const;
+
+  // Renders the batches in order; the jobs of one batch must share their settings.
+  RenderStats render(const std::vector<ImageJob>& jobs, const std::vector<std::vector<size_t>>& batches,
+                     const RenderCallbacks& callbacks = {});
+
+ private:
+  std::unique_ptr<JanusBundle> bundle_;
+  ImageModelInfo info_;
+};
+
+}  // namespace januskit::pipelines

@@ -1,0 +1,36 @@
+// The per-image sampling settings of text-to-image generation and the A1111-style "parameters" text
+// that records them (with the exact seed) in every PNG januskit writes. Kept free of LibTorch so that
+// manifest parsing and the gallery's bookkeeping do not depend on the model code.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace januskit::pipelines {
+
+struct ImageSettings {
+  double cfg = 5.0;          // classifier-free guidance weight (the reference default)
+  double temperature = 1.0;  // 0 = argmax after guidance
+  int64_t top_k = 0;         // 0 = off, as the reference
+
+  bool operator==(const ImageSettings&) const = default;
+};
+
+// What an image's pixels depend on besides its prompt and seed: the model and its output shape.
+struct ImageModelInfo {
+  std::string name;           // model folder name, as shown in the metadata
+  int64_t steps = 0;          // image tokens per image (576 for Janus-Pro)
+  int64_t size = 0;           // image side in pixels (384 for Janus-Pro)
+};
+
+// "PROMPT\nSteps: 576, CFG scale: 5, Temperature: 1, Top-k: 0, Seed: 7, Size: 384x384, Model: M,
+// Version: januskit V" — the layout AUTOMATIC1111 and stable-diffusion.cpp write.
+std::string image_parameters(const std::string& prompt, uint64_t seed, const ImageSettings& settings,
+                             const ImageModelInfo& model);
+
+// The parameters text without its trailing ", Version: …" field: two images with equal stems were made
+// from the same inputs, whichever januskit build wrote them.
+std::string_view parameters_without_version(std::string_view parameters);
+
+}  // namespace januskit::pipelines

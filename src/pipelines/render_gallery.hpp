@@ -1,0 +1,74 @@
+// `januskit gallery`: render every image of a manifest into a folder, resumably, with one model load.
+//
+// Work unit. The images are packed into batches by plan_batches() (same settings, manifest order,
+// --batch images each); the batch layout depends only on the manifest and --batch. `--shard i/n`
+// takes batches i-1, i-1+n, i-1+2n, ... — a deterministic split that needs no coordination.
+//
+// Resume. An image is done when its PNG exists (it is only ever renamed into place complete) and its
+// "parameters" text matches the plan (the januskit version aside). A batch with missing images is
+// rendered again whole and only the missing images are written: images of a batch are computed
+// together, and keeping the layout fixed keeps a resumed image bit-identical to an uninterrupted
+// run's on any device, where a smaller batch could round differently. A PNG with other parameters
+// (another model, an edited manifest) is an error unless --force, so no finished work is replaced by
+// accident; a damaged one is rendered again.
+//
+// Sharing a folder. Every process holds DIR/.januskit-gallery.lock shared while it works; one that
+// gets it exclusively is alone, so every temporary file in the folder is a leftover of a killed run
+// and is removed (at start and at the end; the last process out also removes the lock files). The
+// index files are rebuilt from the images on disk under DIR/.januskit-index.lock: after every batch
+// when the lock is free, and at the end of every process unconditionally, with the contact sheets.
+// The last rebuild sees every image, so the final folder equals a one-process run's.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "pipelines/gallery_manifest.hpp"
+#include "pipelines/text_model.hpp"
+
+namespace januskit::pipelines {
+
+struct Shard {
+  int64_t index = 1;  // 1-based
+  int64_t count = 1;
+};
+
+// "i/n" with 1 <= i <= n; UsageError naming --shard otherwise.
+Shard parse_shard(std::string_view text);
+
+struct GalleryOptions {
+  ModelRequest model;                 // default model: the bundled demo-janus
+  std::filesystem::path manifest;     // JSON or text, see gallery_manifest.hpp
+  std::filesystem::path output;       // the gallery folder (created, with parents)
+  ManifestDefaults defaults;          // -n/--seed/--cfg/--temperature/--top-k: for what the manifest leaves unset
+  Shard shard;                        // --shard i/n (default 1/1: everything)
+  bool force = false;                 // re-render this shard's images even when present
+  int64_t batch = 8;                  // images per batch; 0 = every image with the same settings at once
+};
+
+struct GalleryResult {
+  std::filesystem::path dir;
+  std::string model;
+  Shard shard;
+  int64_t images_total = 0;       // in the plan, all shards
+  int64_t images_owned = 0;       // this shard's share
+  int64_t already_present = 0;    // of this shard's images, finished before this run
+  int64_t rendered = 0;           // images written by this run
+  int64_t recomputed = 0;         // present images computed again with their batch, not rewritten
+  int64_t batches = 0;            // batches rendered
+  int64_t images_present = 0;     // in the whole gallery at the end
+  int64_t temporaries_removed = 0;
+  double seconds = 0;             // rendering, model load excluded
+  double images_per_minute = 0;   // images computed per minute of rendering
+  double tokens_per_second = 0;
+  bool complete() const { return images_present == images_total; }
+};
+
+GalleryResult render_gallery(const GalleryOptions& options);
+
+// The lines the CLI prints at the end: images, time, images/min, where the results are.
+std::string gallery_summary(const GalleryResult& result);
+
+}  // namespace januskit::pipelines

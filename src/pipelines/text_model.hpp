@@ -1,0 +1,36 @@
+// A loaded R1-style text model: the decoder, its tokenizer, and the token conventions of its folder
+// (EOS ids, BOS text, the </think> token), shared by `ask` and `chat`.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/language_model.hpp"
+#include "io/model_dir.hpp"
+#include "text/tokenizer.hpp"
+
+namespace januskit::pipelines {
+
+// The library twin of the CLI's -m/--device/--dtype flags.
+struct ModelRequest {
+  std::string model;            // folder; empty = the bundled demo model
+  std::string device = "auto";  // auto|cpu|cuda|cuda:N
+  std::string dtype = "auto";   // auto|f32|bf16|f16
+};
+
+struct TextModel {
+  io::ModelDir dir;
+  std::unique_ptr<engine::LanguageModel> model;
+  text::Tokenizer tokenizer;
+  std::vector<int32_t> eos_ids;          // by string from the tokenizer files, plus generation_config.json
+  std::string bos_text;                  // e.g. "<｜begin▁of▁sentence｜>"
+  std::optional<int32_t> think_end_id;   // "</think>" when it is one token
+  std::string name;                      // folder name, for reports
+};
+
+// demo_name: the bundled model used when request.model is empty.
+TextModel load_text_model(const ModelRequest& request, std::string_view demo_name = "demo-r1");
+
+}  // namespace januskit::pipelines

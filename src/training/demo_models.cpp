@@ -1,0 +1,566 @@
+#include "training/demo_models.hpp"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <fstream>
+#include <map>
+#include <random>
+#include <set>
+
+#include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/timer.hpp"
+#include "engine/text_generator.hpp"
+#include "io/atomic_file.hpp"
+#include "io/contact_sheet.hpp"
+#include "io/model_dir.hpp"
+#include "io/image.hpp"
+#include "io/png.hpp"
+#include "io/safetensors.hpp"
+#include "models/janus.hpp"
+#include "models/llama.hpp"
+#include "models/vq.hpp"
+#include "text/bpe_trainer.hpp"
+#include "text/chat.hpp"
+#include "text/reasoning.hpp"
+#include "text/tokenizer.hpp"
+#include "training/arithmetic_data.hpp"
+#include "training/shapes_data.hpp"
+#include "training/trainer.hpp"
+
+namespace januskit::training {
+namespace {
+
+constexpr const char* kBos = "<｜begin▁of▁sentence｜>";
+constexpr const char* kEos = "<｜end▁of▁sentence｜>";
+constexpr const char* kPad = "<｜▁pad▁｜>";
+constexpr int kImageSize = 32;
+
+// ---------------------------------------------------------------------------------------------------
+// Shared pieces
+
+int64_t round_up(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
+
+text::Tokenizer tokenizer_from(const nlohmann::json& doc, const std::filesystem::path& dir) {
+  io::write_file_synced(dir / "tokenizer.json", doc.dump());
+  return text::Tokenizer::load(dir / "tokenizer.json");
+}
+
+void write_json_file(const std::filesystem::path& path, const nlohmann::json& j) {
+  io::write_file_synced(path, j.dump(2) + "\n");
+}
+
+at::Tensor ids_tensor(const std::vector<int32_t>& ids) {
+  return at::tensor(std::vector<int64_t>(ids.begin(), ids.end()), at::kLong);
+}
+
+// Runs a decoder over right-padded embeddings [B, T, D] (row starts 0), as inference does, through a
+// throw-away cache: the forward is the model's own.
+at::Tensor decoder_forward(engine::LanguageModel& m, const at::Tensor& embeds) {
+  engine::KVCache cache = m.make_cache(embeds.size(0), embeds.size(1));
+  engine::ForwardBatch batch = cache.plan(embeds.size(1));
+  return m.forward(embeds, batch, cache);
+}
+
+// Stacks rows of different lengths into [B, T, D], zero-padded on the right.
+at::Tensor pad_rows(const std::vector<at::Tensor>& rows) {
+  int64_t longest = 0;
+  for (const auto& r : rows) longest = std::max(longest, r.size(0));
+  std::vector<at::Tensor> padded;
+  for (const auto& r : rows) padded.push_back(at::constant_pad_nd(r, {0, 0, 0, longest - r.size(0)}, 0));
+  return at::stack(padded);
+}
+
+at::Tensor image_batch(const std::vector<ShapeScene>& scenes) {
+  std::vector<at::Tensor> images;
+  for (const auto& s : scenes) images.push_back(io::to_normalized_tensor(render(s, kImageSize)).clone());
+  return at::stack(images);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The demo Janus
+
+models::JanusConfig demo_janus_config(int64_t vocab) {
+  models::JanusConfig c;
+  auto& t = c.text;
+  t.architecture = "LlamaForCausalLM";
+  t.vocab_size = vocab;
+  t.hidden_size = 192;
+  t.intermediate_size = 512;
+  t.num_layers = 4;
+  t.num_heads = 6;
+  t.num_kv_heads = 6;
+  t.head_dim = 32;
+  t.max_positions = 1024;
+  t.rope.rotary_dim = 32;
+  t.tie_word_embeddings = false;
+  c.vision.image_size = kImageSize;
+  c.vision.patch_size = 4;
+  c.vision.width = 96;
+  c.vision.layers = 3;
+  c.vision.heads = 4;
+  c.vision.mlp_dim = 192;
+  c.aligner_depth = 2;
+  c.vq.codebook_size = 512;
+  c.vq.codebook_dim = 8;
+  c.vq.latent_channels = 64;
+  c.vq.base_channels = 32;
+  // Two channels per GroupNorm group at full resolution: with one (32 channels) the final norm
+  // is an instance norm, which erases the absolute colour of flat pictures like these.
+  c.vq.channel_mult = {2, 2, 4};
+  c.vq.num_res_blocks = 1;
+  c.vq.grid = c.vision.grid();
+  c.gen_aligner_depth = 2;
+  c.gen_head_dim = t.hidden_size;
+  c.naming = models::JanusNaming::transformers;
+  return c;
+}
+
+// Straight-through L2-normalised vector quantisation (LlamaGen's VQ with codebook_l2_norm): returns
+// the quantised latents and the codebook + commitment loss; `usage` counts picks per code.
+std::pair<at::Tensor, at::Tensor> quantize_st(models::VqModel& vq, const at::Tensor& z, at::Tensor& usage) {
+  const int64_t dim = z.size(1);
+  at::Tensor flat = z.permute({0, 2, 3, 1}).reshape({-1, dim});
+  at::Tensor zn = flat / flat.norm(2, -1, true).clamp_min(1e-12);
+  const at::Tensor& book_raw = vq.weights().codebook;
+  at::Tensor book = book_raw / book_raw.norm(2, -1, true).clamp_min(1e-12);
+  at::Tensor idx;
+  {
+    c10::NoGradGuard no_grad;
+    idx = at::matmul(zn, book.t()).argmax(-1);  // nearest on the unit sphere
+    usage.index_add_(0, idx, at::ones_like(idx, usage.options()));
+  }
+  at::Tensor zq = book.index_select(0, idx);
+  at::Tensor loss = (zq - zn.detach()).pow(2).mean() + 0.25 * (zn - zq.detach()).pow(2).mean();
+  at::Tensor st = zn + (zq - zn).detach();
+  return {st.view({z.size(0), z.size(2), z.size(3), dim}).permute({0, 3, 1, 2}), loss};
+}
+
+LossCurve train_vq(models::VqModel& vq, int64_t steps, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<at::Tensor> params;
+  for (const auto& [_, t] : vq.named_tensors()) params.push_back(t);
+  at::Tensor usage = at::zeros({vq.config().codebook_size}, at::kLong);
+  TrainOptions o;
+  o.label = "vq tokenizer";
+  // f32: the convolutions here run slower in bf16 on the CPU (channels-last GroupNorm backward).
+  o.bf16_autocast = false;
+  o.steps = steps;
+  o.learning_rate = 3e-3;
+  o.min_learning_rate = 2e-4;
+  o.weight_decay = 0;
+  o.warmup = std::min<int64_t>(50, steps / 4 + 1);
+  at::Tensor last_z;
+  auto loss_fn = [&](int64_t) {
+    std::vector<ShapeScene> scenes;
+    for (int i = 0; i < 16; ++i) scenes.push_back(random_scene(rng));
+    at::Tensor x = image_batch(scenes);
+    at::Tensor z = vq.encode(x);
+    auto [zq, q_loss] = quantize_st(vq, z, usage);
+    last_z = z.detach();
+    at::Tensor recon = vq.decode_latent(zq);
+    // L1 keeps edges sharp where squared error alone settles for blur.
+    return (recon - x).abs().mean() + (recon - x).pow(2).mean() + q_loss;
+  };
+  // Every 50 steps, codes nobody picked restart at latents of the last batch (keeps the codebook alive).
+  int64_t used = 0;
+  auto on_step = [&](int64_t step, double) {
+    if ((step + 1) % 50 != 0) return;
+    used = (usage > 0).sum().item<int64_t>();
+    if (step + 1 >= steps * 3 / 4) {
+      usage.zero_();
+      return;
+    }
+    c10::NoGradGuard no_grad;
+    at::Tensor dead = (usage == 0).nonzero().flatten();
+    if (dead.numel() > 0 && last_z.defined()) {
+      at::Tensor pool = last_z.permute({0, 2, 3, 1}).reshape({-1, last_z.size(1)});
+      at::Tensor pick = at::randint(pool.size(0), {dead.numel()}, at::kLong);
+      vq.weights().codebook.index_copy_(0, dead, pool.index_select(0, pick) + 0.01 * at::randn({dead.numel(), pool.size(1)}));
+    }
+    usage.zero_();
+  };
+  LossCurve curve = train(params, o, loss_fn, on_step);
+  log::info("vq tokenizer: ", used, " of ", vq.config().codebook_size, " codes in use over the last 50 steps");
+  return curve;
+}
+
+// Held-out pictures (top row) over their VQ reconstructions (bottom row).
+void write_reconstructions(const std::filesystem::path& file, models::VqModel& vq, uint64_t seed) {
+  c10::NoGradGuard no_grad;
+  std::mt19937_64 rng(seed);
+  std::vector<ShapeScene> scenes;
+  for (int i = 0; i < 8; ++i) scenes.push_back(random_scene(rng, true));
+  at::Tensor x = image_batch(scenes);
+  at::Tensor recon = vq.decode_tokens(vq.quantize(vq.encode(x)));
+  at::Tensor both = at::cat({models::to_uint8_images(x), models::to_uint8_images(recon)}, 0);  // [16, H, W, 3]
+  std::vector<io::RgbImage> tiles;
+  for (int64_t i = 0; i < both.size(0); ++i) {
+    at::Tensor t = both[i].contiguous();
+    tiles.push_back({t.size(1), t.size(0), std::vector<uint8_t>(t.data_ptr<uint8_t>(), t.data_ptr<uint8_t>() + t.numel())});
+  }
+  io::SheetOptions sheet;
+  sheet.columns = 8;
+  io::RgbImage img = io::make_contact_sheet(tiles, {}, sheet);
+  io::write_png(file, img.pixels.data(), img.width, img.height);
+}
+
+struct JanusTokens {
+  int32_t bos, eos, pad, boi, placeholder;
+};
+
+// Image tokens of rendered scenes through the trained VQ tokenizer.
+at::Tensor image_tokens(models::VqModel& vq, const std::vector<ShapeScene>& scenes) {
+  c10::NoGradGuard no_grad;
+  return vq.quantize(vq.encode(image_batch(scenes)));  // [B, 64]
+}
+
+// Text -> image: prompt (10% unconditional) then the image tokens, loss on every image token.
+at::Tensor generation_loss(models::JanusModel& m, const text::Tokenizer& tok, const JanusTokens& ids,
+                           models::VqModel& vq, std::mt19937_64& rng, int batch) {
+  std::vector<ShapeScene> scenes;
+  for (int i = 0; i < batch; ++i) scenes.push_back(random_scene(rng));
+  at::Tensor targets = image_tokens(vq, scenes);  // [B, N]
+  const int64_t n = targets.size(1);
+  std::vector<at::Tensor> rows;
+  std::vector<int64_t> first;  // position predicting image token 0
+  for (int i = 0; i < batch; ++i) {
+    std::vector<int32_t> prompt = tok.encode(text::render_janus_t2i(prompt_for(scenes[i], rng)), true);
+    if (rng() % 10 == 0) {  // unconditional, exactly as inference builds the uncond row
+      for (size_t k = 1; k + 1 < prompt.size(); ++k) prompt[k] = ids.pad;
+    }
+    at::Tensor text = m.embed_tokens(ids_tensor(prompt));
+    at::Tensor image = m.embed_image_tokens(targets[i].narrow(0, 0, n - 1));
+    rows.push_back(at::cat({text, image}, 0));
+    first.push_back(static_cast<int64_t>(prompt.size()) - 1);
+  }
+  at::Tensor hidden = decoder_forward(m, pad_rows(rows));
+  std::vector<at::Tensor> picked;
+  for (int i = 0; i < batch; ++i) picked.push_back(hidden[i].narrow(0, first[i], n));
+  at::Tensor logits = m.image_logits(at::stack(picked));  // [B, N, K]
+  return at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}));
+}
+
+// Image -> text: the SFT prompt with the image, then the answer and EOS, loss on the answer.
+at::Tensor understanding_loss(models::JanusModel& m, const text::Tokenizer& tok, const JanusTokens& ids,
+                              std::mt19937_64& rng, int batch) {
+  std::vector<ShapeScene> scenes;
+  for (int i = 0; i < batch; ++i) scenes.push_back(random_scene(rng));
+  at::Tensor images = m.encode_images(image_batch(scenes));  // [B, N, D]
+  const int grid_tokens = static_cast<int>(m.config().vision.num_patches());
+  std::vector<at::Tensor> rows, targets;
+  std::vector<int64_t> starts;
+  for (int i = 0; i < batch; ++i) {
+    QuestionAnswer qa = question_for(scenes[i], rng);
+    std::vector<text::Message> conv = {{"user", "<image_placeholder>\n" + qa.question}, {"assistant", ""}};
+    std::vector<int32_t> prompt = text::expand_image_placeholders(tok.encode(text::render_janus_chat(conv), true), tok,
+                                                                  grid_tokens);
+    std::vector<int32_t> answer = tok.encode(" " + qa.answer, false);
+    answer.push_back(ids.eos);
+    std::vector<int32_t> all = prompt;
+    all.insert(all.end(), answer.begin(), answer.end() - 1);  // inputs: everything but the last target
+    at::Tensor row_ids = ids_tensor(all).unsqueeze(0);
+    rows.push_back(m.embed_with_images(row_ids, images.narrow(0, i, 1), ids.placeholder)[0]);
+    targets.push_back(ids_tensor(answer));
+    starts.push_back(static_cast<int64_t>(prompt.size()) - 1);
+  }
+  at::Tensor hidden = decoder_forward(m, pad_rows(rows));
+  std::vector<at::Tensor> picked;
+  for (int i = 0; i < batch; ++i) picked.push_back(hidden[i].narrow(0, starts[i], targets[i].size(0)));
+  at::Tensor logits = m.lm_logits(at::cat(picked, 0));
+  return at::cross_entropy_loss(logits, at::cat(targets, 0));
+}
+
+// Greedy answers to "Describe this image." on held-out scenes: how often colour and shape are named.
+double describe_accuracy(models::JanusModel& m, const text::Tokenizer& tok, uint64_t seed, int n) {
+  c10::NoGradGuard no_grad;
+  std::mt19937_64 rng(seed);
+  const int grid_tokens = static_cast<int>(m.config().vision.num_patches());
+  const int32_t placeholder = tok.require_token_id("<image_placeholder>");
+  int correct = 0;
+  engine::GenerationOptions o;
+  o.max_new_tokens = 24;
+  o.sampling.temperature = 0;
+  o.eos_ids = {tok.require_token_id(kEos)};
+  o.skip_special_in_text = true;
+  for (int i = 0; i < n; ++i) {
+    ShapeScene s = random_scene(rng, /*held_out_only=*/true);
+    std::vector<text::Message> conv = {{"user", "<image_placeholder>\nDescribe this image."}, {"assistant", ""}};
+    auto prompt = text::expand_image_placeholders(tok.encode(text::render_janus_chat(conv), true), tok, grid_tokens);
+    at::Tensor image = m.encode_images(image_batch({s}));
+    auto out = engine::TextGenerator(m, &tok).generate({prompt}, o, {}, nullptr, [&](const at::Tensor& ids) {
+      return m.embed_with_images(ids, image, placeholder);
+    });
+    const std::string& text = out.rows[0].text;
+    if (text.find(" " + s.colour_name() + " " + s.shape_name()) != std::string::npos) ++correct;
+  }
+  return static_cast<double>(correct) / n;
+}
+
+void write_janus_folder(const std::filesystem::path& dir, models::JanusModel& m, const nlohmann::json& tokenizer) {
+  const auto& tok_ids = tokenizer["added_tokens"];
+  auto id_of = [&](const std::string& s) {
+    for (const auto& t : tok_ids) {
+      if (t["content"] == s) return t["id"].get<int>();
+    }
+    throw Error(cat("demo tokenizer lacks ", s));
+  };
+  nlohmann::json config = m.config().to_json();
+  config["image_token_id"] = id_of("<image_placeholder>");
+  config["bos_token_id"] = id_of(kBos);
+  config["eos_token_id"] = id_of(kEos);
+  config["pad_token_id"] = id_of(kPad);
+  config["torch_dtype"] = "float32";
+  write_json_file(dir / "config.json", config);
+  io::write_safetensors(dir / "model.safetensors", m.state_dict(), {{"format", "pt"}});
+  write_json_file(dir / "tokenizer_config.json",
+                  {{"bos_token", kBos}, {"eos_token", kEos}, {"pad_token", kPad}, {"tokenizer_class", "LlamaTokenizerFast"},
+                   {"model_max_length", 1024}, {"clean_up_tokenization_spaces", false}});
+  write_json_file(dir / "special_tokens_map.json",
+                  {{"bos_token", kBos}, {"eos_token", kEos}, {"pad_token", kPad},
+                   {"additional_special_tokens", {"<image_placeholder>", "<begin_of_image>", "<end_of_image>", "<|User|>", "<|Assistant|>"}}});
+  write_json_file(dir / "preprocessor_config.json",
+                  {{"image_processor_type", "JanusImageProcessor"}, {"image_size", kImageSize}, {"min_size", 14},
+                   {"image_mean", {0.5, 0.5, 0.5}}, {"image_std", {0.5, 0.5, 0.5}}, {"rescale_factor", 1.0 / 255},
+                   {"do_normalize", true}, {"background_color", {127, 127, 127}}});
+}
+
+// ---------------------------------------------------------------------------------------------------
+// The demo reasoner
+
+models::LlamaConfig demo_reasoner_config(int64_t vocab) {
+  models::LlamaConfig c;
+  c.architecture = "Qwen2ForCausalLM";
+  c.vocab_size = vocab;
+  c.hidden_size = 192;
+  c.intermediate_size = 512;
+  c.num_layers = 4;
+  c.num_heads = 6;
+  c.num_kv_heads = 2;
+  c.head_dim = 32;
+  c.max_positions = 1024;
+  c.rope.rotary_dim = 32;
+  c.rope.theta = 10000;
+  c.qkv_bias = true;
+  c.tie_word_embeddings = false;
+  return c;
+}
+
+at::Tensor reasoning_loss(models::LlamaModel& m, const text::Tokenizer& tok, int32_t eos, std::mt19937_64& rng,
+                          int batch) {
+  std::vector<at::Tensor> rows, targets;
+  std::vector<int64_t> starts;
+  for (int i = 0; i < batch; ++i) {
+    ArithmeticProblem p = random_problem(rng);
+    std::vector<int32_t> prompt = tok.encode(text::render_r1({{"user", p.question()}}, true, kBos), false);
+    std::vector<int32_t> answer = tok.encode(p.response(), false);
+    answer.push_back(eos);
+    std::vector<int32_t> all = prompt;
+    all.insert(all.end(), answer.begin(), answer.end() - 1);
+    rows.push_back(m.embed_tokens(ids_tensor(all)));
+    targets.push_back(ids_tensor(answer));
+    starts.push_back(static_cast<int64_t>(prompt.size()) - 1);
+  }
+  at::Tensor hidden = decoder_forward(m, pad_rows(rows));
+  std::vector<at::Tensor> picked;
+  for (int i = 0; i < batch; ++i) picked.push_back(hidden[i].narrow(0, starts[i], targets[i].size(0)));
+  return at::cross_entropy_loss(m.lm_logits(at::cat(picked, 0)), at::cat(targets, 0));
+}
+
+// Greedy answers to held-out problems: exact \boxed{} answers after a closed </think>.
+double reasoning_accuracy(models::LlamaModel& m, const text::Tokenizer& tok, uint64_t seed, int n) {
+  c10::NoGradGuard no_grad;
+  std::mt19937_64 rng(seed);
+  std::vector<ArithmeticProblem> problems;
+  std::vector<std::vector<int32_t>> prompts;
+  for (int i = 0; i < n; ++i) {
+    problems.push_back(random_problem(rng, 3, /*held_out_only=*/true));
+    prompts.push_back(tok.encode(text::render_r1({{"user", problems.back().question()}}, true, kBos), false));
+  }
+  engine::GenerationOptions o;
+  o.max_new_tokens = 160;
+  o.sampling.temperature = 0;
+  o.eos_ids = {tok.require_token_id(kEos)};
+  auto out = engine::TextGenerator(m, &tok).generate(prompts, o);
+  int correct = 0;
+  for (int i = 0; i < n; ++i) {
+    text::ReasoningSplit split = text::split_reasoning(out.rows[i].text);
+    auto boxed = text::extract_boxed(split.content);
+    if (split.finished_reasoning && boxed && *boxed == std::to_string(problems[i].result())) ++correct;
+  }
+  return static_cast<double>(correct) / n;
+}
+
+nlohmann::json curve_summary(const std::string& phase, const LossCurve& c, double seconds) {
+  const size_t w = std::max<size_t>(1, std::min<size_t>(50, c.loss.size() / 4));
+  return {{"phase", phase}, {"steps", c.loss.size()}, {"first_loss", c.first_mean(w)},
+          {"last_loss", c.last_mean(w)}, {"seconds", seconds}};
+}
+
+}  // namespace
+
+nlohmann::json demo_tokenizer() {
+  std::vector<std::string> corpus = shapes_corpus();
+  for (const auto& s : arithmetic_corpus()) corpus.push_back(s);
+  for (int i = 0; i < 50; ++i) corpus.emplace_back(text::kJanusSystemPrompt);
+  text::BpeTrainerOptions o;
+  o.merges = 500;
+  o.special_tokens = {kBos, kEos, kPad, "<image_placeholder>", "<begin_of_image>", "<end_of_image>", "<|User|>", "<|Assistant|>"};
+  o.added_tokens = {"<｜User｜>", "<｜Assistant｜>", "<think>", "</think>"};  // not special, as in the R1 distills
+  o.bos_token = kBos;
+  return text::train_bpe_tokenizer(corpus, o);
+}
+
+namespace {
+
+// Copies every tensor of the model saved in `folder` into `model` (same config): the trained weights
+// become the starting point. The loaded tensors are views of the mapped files, so they are copied into
+// the model's own (trainable) tensors rather than adopted.
+void copy_weights_from(models::JanusModel& model, const std::filesystem::path& folder) {
+  auto saved = models::JanusModel::load(io::ModelDir::open(folder), c10::Device(c10::kCPU), at::kFloat,
+                                        {.understanding = true, .generation = true, .vq_encoder = true});
+  std::map<std::string, at::Tensor> from;
+  for (auto& [name, t] : saved->state_dict()) from.emplace(name, t);
+  at::NoGradGuard no_grad;
+  for (auto& [name, t] : model.state_dict()) {
+    auto it = from.find(name);
+    if (it == from.end() || !it->second.sizes().equals(t.sizes())) {
+      throw Error(cat("--init ", folder.string(), ": tensor ", name,
+                      " is missing or has another shape; give a folder written by `train-demo janus`"));
+    }
+    t.copy_(it->second);
+  }
+}
+
+nlohmann::json read_training_report(const std::filesystem::path& folder) {
+  std::ifstream in(folder / "training.json");
+  if (!in) return nullptr;
+  return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+}
+
+// A few steps (the CI smoke test) evaluate on a handful of examples only.
+bool is_smoke_run(const DemoOptions& options) { return options.steps > 0 && options.steps < 200; }
+
+}  // namespace
+
+nlohmann::json train_demo_janus(const DemoOptions& options) {
+  Stopwatch total;
+  at::manual_seed(options.seed);
+  io::AtomicDirectory folder(options.out);
+  const auto& dir = folder.temp_path();
+  nlohmann::json tokenizer_json = demo_tokenizer();
+  text::Tokenizer tok = tokenizer_from(tokenizer_json, dir);
+  JanusTokens ids{tok.require_token_id(kBos), tok.require_token_id(kEos), tok.require_token_id(kPad),
+                  tok.require_token_id("<begin_of_image>"), tok.require_token_id("<image_placeholder>")};
+
+  models::JanusConfig config = demo_janus_config(round_up(static_cast<int64_t>(tok.vocab_size()), 64));
+  auto model = models::JanusModel::random(config, at::kFloat, c10::Device(c10::kCPU), options.seed);
+  nlohmann::json report = {{"model", "demo-janus"}, {"seed", options.seed}, {"bf16_autocast", cpu_has_fast_bf16()},
+                            {"phases", nlohmann::json::array()}};
+
+  // 1. The VQ tokenizer alone (or everything from --init, the VQ tokenizer included).
+  Stopwatch clock;
+  LossCurve vq_curve;
+  if (!options.init.empty()) {
+    copy_weights_from(*model, options.init);
+    report["init"] = {{"folder", options.init.string()}, {"report", read_training_report(options.init)}};
+  } else {
+    const int64_t vq_steps = options.steps > 0 ? options.steps : 2500;
+    vq_curve = train_vq(model->vq(), vq_steps, options.seed + 1);
+    report["phases"].push_back(curve_summary("vq", vq_curve, clock.seconds()));
+  }
+  write_reconstructions(dir / "vq_reconstruction.png", model->vq(), options.seed + 9);
+
+  // 2. The language model, vision encoder, aligners and generation head, on both tasks (VQ frozen).
+  std::vector<at::Tensor> params;
+  {
+    std::set<const void*> vq_tensors;
+    for (const auto& [_, t] : model->vq().named_tensors()) vq_tensors.insert(t.unsafeGetTensorImpl());
+    for (const auto& p : model->parameters()) {
+      if (!vq_tensors.count(p.unsafeGetTensorImpl())) params.push_back(p);
+    }
+    for (const auto& [_, t] : model->vq().named_tensors()) t.requires_grad_(false);
+  }
+  TrainOptions o;
+  o.label = "janus lm";
+  o.bf16_autocast = cpu_has_fast_bf16();
+  o.steps = options.steps > 0 ? options.steps : 2500;
+  // A continued model (--init) restarts its cosine schedule from a lower peak, keeping what it learned.
+  o.learning_rate = options.init.empty() ? 1.5e-3 : 1e-3;
+  o.min_learning_rate = 1e-4;
+  o.warmup = std::min<int64_t>(100, o.steps / 4 + 1);
+  // Another stream of examples than the run it continues.
+  std::mt19937_64 rng(options.seed + 2 + (options.init.empty() ? 0 : 1000));
+  clock.restart();
+  LossCurve lm_curve = train(params, o, [&](int64_t) {
+    return generation_loss(*model, tok, ids, model->vq(), rng, 12) + understanding_loss(*model, tok, ids, rng, 6);
+  });
+  report["phases"].push_back(curve_summary("janus_lm", lm_curve, clock.seconds()));
+  for (auto& p : params) p.requires_grad_(false);
+
+  const int eval_n = is_smoke_run(options) ? 4 : 48;
+  report["describe_accuracy_held_out"] = describe_accuracy(*model, tok, options.seed + 3, eval_n);
+  report["describe_eval_images"] = eval_n;
+  write_janus_folder(dir, *model, tokenizer_json);
+  if (vq_curve.loss.empty()) {
+    write_loss_plot(dir / "loss_curve.png", {{"janus lm (gen + und), continued", lm_curve}});
+  } else {
+    write_loss_plot(dir / "loss_curve.png", {{"vq tokenizer", vq_curve}, {"janus lm (gen + und)", lm_curve}});
+  }
+  report["seconds"] = total.seconds();
+  write_json_file(dir / "training.json", report);
+  folder.commit();
+  return report;
+}
+
+nlohmann::json train_demo_reasoner(const DemoOptions& options) {
+  Stopwatch total;
+  at::manual_seed(options.seed);
+  io::AtomicDirectory folder(options.out);
+  const auto& dir = folder.temp_path();
+  nlohmann::json tokenizer_json = demo_tokenizer();
+  text::Tokenizer tok = tokenizer_from(tokenizer_json, dir);
+  const int32_t eos = tok.require_token_id(kEos), bos = tok.require_token_id(kBos);
+
+  models::LlamaConfig config = demo_reasoner_config(round_up(static_cast<int64_t>(tok.vocab_size()), 64));
+  auto model = models::LlamaModel::random(config, at::kFloat, c10::Device(c10::kCPU), options.seed, 0.02);
+  TrainOptions o;
+  o.label = "reasoner";
+  o.bf16_autocast = cpu_has_fast_bf16();
+  o.steps = options.steps > 0 ? options.steps : 2500;
+  o.learning_rate = 2e-3;
+  o.min_learning_rate = 1e-4;
+  o.warmup = std::min<int64_t>(100, o.steps / 4 + 1);
+  std::mt19937_64 rng(options.seed + 1);
+  Stopwatch clock;
+  LossCurve curve = train(model->parameters(), o, [&](int64_t) { return reasoning_loss(*model, tok, eos, rng, 24); });
+  for (auto& p : model->parameters()) p.requires_grad_(false);
+  nlohmann::json report = {{"model", "demo-r1"}, {"seed", options.seed}, {"bf16_autocast", o.bf16_autocast},
+                            {"phases", nlohmann::json::array()}};
+  report["phases"].push_back(curve_summary("reasoner", curve, clock.seconds()));
+  const int eval_n = is_smoke_run(options) ? 4 : 100;
+  report["accuracy_held_out"] = reasoning_accuracy(*model, tok, options.seed + 2, eval_n);
+  report["eval_problems"] = eval_n;
+
+  nlohmann::json cfg = config.to_json();
+  cfg["bos_token_id"] = bos;
+  cfg["eos_token_id"] = eos;
+  cfg["torch_dtype"] = "float32";
+  cfg["use_sliding_window"] = false;
+  write_json_file(dir / "config.json", cfg);
+  io::write_safetensors(dir / "model.safetensors", model->state_dict(), {{"format", "pt"}});
+  write_json_file(dir / "tokenizer_config.json",
+                  {{"bos_token", kBos}, {"eos_token", kEos}, {"pad_token", kEos}, {"add_bos_token", true},
+                   {"tokenizer_class", "LlamaTokenizerFast"}, {"model_max_length", 1024},
+                   {"clean_up_tokenization_spaces", false}});
+  write_json_file(dir / "generation_config.json",
+                  {{"bos_token_id", bos}, {"eos_token_id", eos}, {"do_sample", true}, {"temperature", 0.6}, {"top_p", 0.95}});
+  write_loss_plot(dir / "loss_curve.png", {{"reasoner", curve}});
+  report["seconds"] = total.seconds();
+  write_json_file(dir / "training.json", report);
+  folder.commit();
+  return report;
+}
+
+}  // namespace januskit::training

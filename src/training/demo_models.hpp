@@ -1,0 +1,38 @@
+// `januskit train-demo`: trains the small models januskit ships (models/demo-janus, models/demo-r1),
+// with the same model classes and file formats as the real Janus-Pro and R1-Distill-Qwen models.
+//
+//   janus     1. a VQ image tokenizer (encoder, L2-normalised codebook, decoder) on 32x32 shape
+//                pictures, 64 channels at full resolution (a GroupNorm over fewer channels acts as an
+//                instance norm and loses the absolute colours the captions are about)
+//             2. one Llama decoder for both tasks: prompt -> 64 image tokens (10% unconditional prompts,
+//                so guidance works), and image (tiny SigLIP + aligner) -> answer, in Janus' formats
+//   reasoner  a Qwen2 decoder on multi-digit addition/subtraction with R1 traces
+// Both share one byte-level BPE tokenizer trained here on the demo corpus. Everything is seeded.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+
+namespace januskit::training {
+
+struct DemoOptions {
+  std::filesystem::path out;  // the model folder to write (replaced atomically)
+  int64_t steps = 0;          // 0: the defaults (full training); otherwise every phase runs this many
+  uint64_t seed = 1234;
+  // janus only: start from the weights of a trained demo-janus folder instead of random ones, skip the
+  // VQ phase (its tokenizer is kept) and train the language model further (`steps` steps, or the
+  // default schedule). Continuing costs minutes where retraining the VQ tokenizer costs most of an hour.
+  std::filesystem::path init;
+};
+
+// The demo tokenizer.json (both families' special tokens).
+nlohmann::json demo_tokenizer();
+
+// Each returns a report (phases, steps, first/last loss, seconds, held-out accuracy where measured),
+// also written as training.json beside the weights together with loss_curve.png.
+nlohmann::json train_demo_janus(const DemoOptions& options);
+nlohmann::json train_demo_reasoner(const DemoOptions& options);
+
+}  // namespace januskit::training

@@ -1,0 +1,102 @@
+"""`januskit generate`, `describe` and `meta` as a user runs them, on the tiny random Janus of
+tests/reference/make_janus_models.py (16 image tokens, 16x16 pixel images)."""
+import json
+import os
+import pathlib
+import subprocess
+
+from PIL import Image
+
+JANUSKIT = os.environ["JANUSKIT_BIN"]
+FIXTURES = pathlib.Path(os.environ["JANUSKIT_FIXTURES"]) / "janus_models"
+JANUS = str(FIXTURES / "janus")
+
+
+def run(*args, cwd=None):
+    return subprocess.run([JANUSKIT, *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+
+
+def assert_error(r, code, *fragments):
+    assert r.returncode == code, (r.returncode, r.stdout, r.stderr)
+    errors = [l for l in r.stderr.strip().splitlines() if l.startswith("error: ")]
+    assert len(errors) == 1, r.stderr
+    for f in fragments:
+        assert f in errors[0], (f, errors[0])
+
+
+def test_generate_files_metadata_seeds_and_json(tmp_path):
+    out = tmp_path / "imgs" / "cat.png"
+    r = run("generate", "a red circle", "a small blue square", "-n", "2", "-m", JANUS, "--seed", "100",
+            "-o", str(out), "--json", "--grid")
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    files = [pathlib.Path(im["file"]) for im in result["images"]]
+    assert [f.name for f in files] == ["cat_1.png", "cat_2.png", "cat_3.png", "cat_4.png"]
+    assert [im["seed"] for im in result["images"]] == [100, 101, 102, 103]
+    assert [im["prompt"] for im in result["images"]] == ["a red circle"] * 2 + ["a small blue square"] * 2
+    for im in result["images"]:
+        assert len(im["tokens"]) == 16 and all(0 <= t < 64 for t in im["tokens"])
+        png = Image.open(im["file"])
+        assert png.size == (16, 16) and png.mode == "RGB"
+        params = png.info["parameters"]
+        assert params.startswith(im["prompt"] + "\n")
+        assert f"Seed: {im['seed']}" in params and "CFG scale: 5" in params and "Size: 16x16" in params
+    assert pathlib.Path(result["grid"]).name == "cat_grid.png"
+    # meta prints the parameters back
+    meta = run("meta", str(files[2]))
+    assert meta.returncode == 0 and meta.stdout.startswith("a small blue square\n") and "Seed: 102" in meta.stdout
+    # No temporary files are left behind.
+    assert sorted(p.name for p in out.parent.iterdir()) == ["cat_1.png", "cat_2.png", "cat_3.png", "cat_4.png", "cat_grid.png"]
+
+
+def test_one_image_of_a_batch_reproduces_alone(tmp_path):
+    batch = json.loads(run("generate", "a red circle", "-n", "3", "-m", JANUS, "--seed", "7", "-o",
+                           str(tmp_path / "b.png"), "--json").stdout)
+    alone = json.loads(run("generate", "a red circle", "-m", JANUS, "--seed", "9", "-o",
+                           str(tmp_path / "a.png"), "--json").stdout)
+    assert alone["images"][0]["tokens"] == batch["images"][2]["tokens"]
+    assert (tmp_path / "a.png").read_bytes() != b""
+
+
+def test_greedy_tokens_equal_the_reference():
+    expected = json.loads((FIXTURES / "expected.json").read_text())
+    r = run("generate", *expected["generation_prompts"], "-m", JANUS, "--temperature", "0", "--cfg", "5",
+            "-o", "/tmp/januskit-e2e-%d.png", "--json")
+    assert r.returncode == 0, r.stderr
+    got = [im["tokens"] for im in json.loads(r.stdout)["images"]]
+    assert got == expected["generation_tokens"]
+
+
+def test_output_pattern_and_folder(tmp_path):
+    r = run("generate", "x", "-n", "2", "-m", JANUS, "-o", str(tmp_path / "o_%03d.png"), "-q")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["o_001.png", "o_002.png"]
+    folder = tmp_path / "dir"
+    folder.mkdir()
+    assert run("generate", "x", "-m", JANUS, "-o", str(folder), "-q").returncode == 0
+    assert [p.name for p in folder.iterdir()] == ["januskit_1.png"]
+
+
+def test_describe_json_and_stream():
+    r = run("describe", str(FIXTURES / "images" / "gradient.png"), "Describe this image.", "-m", JANUS,
+            "--max-tokens", "8", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    expected = json.loads((FIXTURES / "expected.json").read_text())
+    # The prompt is the reference's, image placeholders expanded (the image differs: 64 px here).
+    assert out["prompt_ids"] == expected["understanding_prompt_ids"]
+    assert 1 <= len(out["output_ids"]) <= 8
+    plain = run("describe", str(FIXTURES / "images" / "gradient.png"), "-m", JANUS, "--max-tokens", "8", "-q")
+    assert plain.returncode == 0 and plain.stdout.endswith("\n")
+
+
+def test_bad_input(tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    assert_error(run("describe", str(tmp_path / "broken.png"), "-m", JANUS), 1, "broken.png")
+    assert_error(run("describe", str(tmp_path / "missing.jpg"), "-m", JANUS), 1, "missing.jpg", "not found")
+    assert_error(run("generate", "x", "-m", JANUS, "-o", str(tmp_path / "x.jpg")), 2, "-o/--output")
+    assert_error(run("generate", "x", "-m", JANUS, "-n", "0"), 2, "--count")
+    assert_error(run("generate", "  ", "-m", JANUS), 2, "empty")
+    assert_error(run("generate", "x", "-m", str(FIXTURES.parent / "text_models" / "qwen2")), 1, "not a Janus-Pro")
+    assert_error(run("meta", str(tmp_path / "broken.png")), 1, "broken.png")
+    assert list(tmp_path.iterdir()) == [tmp_path / "broken.png"]

@@ -1,0 +1,48 @@
+// januskit generate "PROMPT" [PROMPT...]: Janus-Pro text-to-image.
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+#include "commands.hpp"
+#include "pipelines/generate_images.hpp"
+
+namespace januskit::cli {
+
+void add_generate_command(CLI::App& app) {
+  struct Flags {
+    ModelFlags model;
+    pipelines::GenerateOptions options;
+    uint64_t seed = 0;
+    bool json = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto& o = flags->options;
+  CLI::App* cmd = app.add_subcommand("generate", "Generate images from text prompts with Janus-Pro");
+  cmd->add_option("prompts", o.prompts, "One or more prompts (all rendered in one batch)")->required();
+  add_model_flags(*cmd, flags->model);
+  cmd->add_option("-n,--count", o.count, "Images per prompt")->capture_default_str();
+  cmd->add_option("--cfg", o.settings.cfg, "Classifier-free guidance weight")->capture_default_str();
+  cmd->add_option("--temperature", o.settings.temperature, "Sampling temperature (0 = argmax)")->capture_default_str();
+  cmd->add_option("--top-k", o.settings.top_k, "Sample among the k most likely image tokens (0 = all)")->capture_default_str();
+  cmd->add_option("--seed", flags->seed, "Seed of the first image; image i uses seed + i (default: random)");
+  cmd->add_option("-o,--output", o.output, "Output file (name_1.png... for several), folder, or pattern like out_%03d.png")
+      ->capture_default_str();
+  cmd->add_option("--batch", o.batch, "Images per batch (0 = all at once; lower it to save memory)")->capture_default_str();
+  cmd->add_flag("--grid", o.grid, "Also write a contact sheet of all images (<output>_grid.png)");
+  cmd->add_flag("--json", flags->json, "Print JSON: per image the file, seed and image token ids");
+  cmd->callback([flags, cmd] {
+    auto& f = *flags;
+    f.options.model = {f.model.model, f.model.device, f.model.dtype};
+    if (cmd->count("--seed") > 0) f.options.seed = f.seed;
+    pipelines::GenerateResult r = pipelines::generate_images(f.options);
+    if (f.json) {
+      std::cout << pipelines::to_json(r).dump() << std::endl;
+      return;
+    }
+    for (const auto& im : r.images) std::cout << im.file.string() << "  (seed " << im.seed << ")\n";
+    if (r.grid) std::cout << r.grid->string() << "  (grid)\n";
+    std::cout << std::flush;
+  });
+}
+
+}  // namespace januskit::cli

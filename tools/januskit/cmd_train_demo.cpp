@@ -1,0 +1,37 @@
+// januskit train-demo janus|reasoner --out DIR: train the bundled demo models.
+#include <filesystem>
+#include <iostream>
+
+#include "commands.hpp"
+#include "core/error.hpp"
+#include "training/demo_models.hpp"
+
+namespace januskit::cli {
+
+void add_train_demo_command(CLI::App& app) {
+  struct Flags {
+    std::string which;
+    training::DemoOptions options;
+  };
+  auto flags = std::make_shared<Flags>();
+  CLI::App* cmd = app.add_subcommand("train-demo", "Train the small demo models januskit ships (CPU, seeded)");
+  cmd->add_option("model", flags->which, "janus or reasoner")->required()->check(CLI::IsMember({"janus", "reasoner"}));
+  cmd->add_option("--out", flags->options.out, "Model folder to write (replaced when training finishes)")->required();
+  cmd->add_option("--steps", flags->options.steps, "Steps per training phase (default: the full schedule)");
+  cmd->add_option("--seed", flags->options.seed, "Seed of every random draw")->capture_default_str();
+  cmd->add_option("--init", flags->options.init,
+                  "janus: continue from this trained demo-janus folder (keeps its VQ tokenizer, trains the LM)");
+  cmd->callback([flags] {
+    auto& f = *flags;
+    if (f.options.steps < 0) throw UsageError("--steps must be positive");
+    if (!f.options.init.empty() && f.which != "janus") throw UsageError("--init is for `train-demo janus` only");
+    if (!f.options.init.empty() && !std::filesystem::is_regular_file(f.options.init / "training.json")) {
+      throw UsageError("--init " + f.options.init.string() + ": not a folder written by `train-demo janus`");
+    }
+    nlohmann::json report = f.which == "janus" ? training::train_demo_janus(f.options)
+                                               : training::train_demo_reasoner(f.options);
+    std::cout << report.dump(2) << std::endl;
+  });
+}
+
+}  // namespace januskit::cli
