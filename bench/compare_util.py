@@ -72,6 +72,18 @@ def markdown(headers: list, rows: list) -> str:
     return "\n".join(lines)
 
 
+def add_run_arguments(ap) -> None:
+    """The options both comparison scripts share: where and how to run, how often, and the output."""
+    ap.add_argument("--device", default="cpu")
+    ap.add_argument("--dtype", default="auto", choices=["auto", "f32", "bf16", "f16"])
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--runs", type=int, default=1, help="timed runs on each side; medians are reported")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--januskit", default=str(ROOT / "build" / "januskit"))
+    ap.add_argument("--timeout", type=float, default=1800, help="seconds for the januskit run")
+    ap.add_argument("--json", help="also write the results to this file")
+
+
 def machine_note(device: str) -> str:
     if device.startswith("cuda"):
         return f"{torch.cuda.get_device_name()} (torch {torch.__version__})"

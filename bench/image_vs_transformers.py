@@ -25,8 +25,8 @@ import sys
 import torch
 from transformers import DynamicCache, JanusConfig, JanusForConditionalGeneration
 
-from compare_util import (ROOT, dtype_name, dtype_of, machine_note, markdown, parameter_bytes, run_januskit,
-                          timed, workdir)
+from compare_util import (add_run_arguments, dtype_name, dtype_of, machine_note, markdown, parameter_bytes,
+                          run_januskit, timed, workdir)
 
 BOS, PAD, BOI = 100000, 100015, 100016  # Janus-Pro's <｜begin▁of▁sentence｜>, <｜▁pad▁｜>, <begin_of_image>
 
@@ -92,16 +92,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shape", default="janus-pro-1b", choices=sorted(SHAPES) + ["tiny"])
     ap.add_argument("--layers", type=int, default=2, help="language-model layers kept (0 = all; not for tiny)")
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--dtype", default="auto", choices=["auto", "f32", "bf16", "f16"])
     ap.add_argument("--images", type=int, default=2)
     ap.add_argument("--prompt-tokens", type=int, default=32)
-    ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--runs", type=int, default=1, help="timed runs on each side; medians are reported")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--januskit", default=str(ROOT / "build" / "januskit"))
-    ap.add_argument("--timeout", type=float, default=1800, help="seconds for the januskit run")
-    ap.add_argument("--json", help="also write the results to this file")
+    add_run_arguments(ap)
     args = ap.parse_args()
     dtype = dtype_of(args.dtype, args.device)
 

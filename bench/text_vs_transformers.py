@@ -25,8 +25,8 @@ import sys
 import torch
 from transformers import AutoModelForCausalLM, LlamaConfig, Qwen2Config
 
-from compare_util import (ROOT, dtype_name, dtype_of, machine_note, markdown, parameter_bytes, run_januskit,
-                          timed, workdir)
+from compare_util import (add_run_arguments, dtype_name, dtype_of, machine_note, markdown, parameter_bytes,
+                          run_januskit, timed, workdir)
 
 # docs: ../shared/docs/r1.md §1.2
 SHAPES = {
@@ -86,17 +86,10 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--shape", default="r1-distill-qwen-1.5b", choices=sorted(SHAPES))
     ap.add_argument("--layers", type=int, default=2, help="decoder layers kept (0 = all)")
-    ap.add_argument("--device", default="cpu")
-    ap.add_argument("--dtype", default="auto", choices=["auto", "f32", "bf16", "f16"])
     ap.add_argument("--prompt-tokens", type=int, default=128)
     ap.add_argument("--new-tokens", type=int, default=32)
     ap.add_argument("--batch", type=int, action="append", help="batch size; repeat (default 1 and 8)")
-    ap.add_argument("--warmup", type=int, default=1)
-    ap.add_argument("--runs", type=int, default=1, help="timed runs on each side; medians are reported")
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--januskit", default=str(ROOT / "build" / "januskit"))
-    ap.add_argument("--timeout", type=float, default=1800, help="seconds for the januskit run")
-    ap.add_argument("--json", help="also write the results to this file")
+    add_run_arguments(ap)
     args = ap.parse_args()
     batches = args.batch or [1, 8]
     dtype = dtype_of(args.dtype, args.device)

@@ -55,11 +55,8 @@ __device__ __forceinline__ unsigned long long to_fixed(float p) {
 __device__ __forceinline__ int pass_shift(int pass) { return pass == 0 ? 21 : pass == 1 ? 10 : 0; }
 __device__ __forceinline__ int pass_bins(int pass) { return pass == 2 ? 1024 : kBins; }
 
-// Argmax over the block with first-index tie breaking; every thread gets the index.
-__device__ int64_t block_argmax(float value, int64_t index) {
-  __shared__ float sv[32];
-  __shared__ int64_t si[32];
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+// Argmax over the warp with first-index tie breaking: every lane ends with the winner.
+__device__ __forceinline__ void warp_argmax(float& value, int64_t& index) {
   for (int offset = 16; offset > 0; offset >>= 1) {
     const float ov = __shfl_xor_sync(0xffffffffu, value, offset);
     const int64_t oi = __shfl_xor_sync(0xffffffffu, index, offset);
@@ -68,6 +65,14 @@ __device__ int64_t block_argmax(float value, int64_t index) {
       index = oi;
     }
   }
+}
+
+// Argmax over the block with first-index tie breaking; every thread gets the index.
+__device__ int64_t block_argmax(float value, int64_t index) {
+  __shared__ float sv[32];
+  __shared__ int64_t si[32];
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  warp_argmax(value, index);
   __syncthreads();
   if (lane == 0) {
     sv[warp] = value;
@@ -76,14 +81,7 @@ __device__ int64_t block_argmax(float value, int64_t index) {
   __syncthreads();
   value = lane < kThreads / 32 ? sv[lane] : -INFINITY;
   index = lane < kThreads / 32 ? si[lane] : INT64_MAX;
-  for (int offset = 16; offset > 0; offset >>= 1) {
-    const float ov = __shfl_xor_sync(0xffffffffu, value, offset);
-    const int64_t oi = __shfl_xor_sync(0xffffffffu, index, offset);
-    if (ov > value || (ov == value && oi < index)) {
-      value = ov;
-      index = oi;
-    }
-  }
+  warp_argmax(value, index);
   return index;
 }
 

@@ -39,6 +39,20 @@ std::pair<at::Tensor, std::vector<int64_t>> prompt_rows(const std::vector<ImageR
   return {ids, starts};
 }
 
+// Prefills the prompt rows of `count` images (see prompt_rows) into the empty `cache` and returns
+// the hidden state of every row's last prompt token, [2 * count, hidden]; waits for the device so
+// the caller's clock measures the prefill.
+at::Tensor prefill(LanguageModel& lm, const std::vector<ImageRequest>& images, int64_t count, int64_t longest,
+                   KVCache& cache) {
+  auto [ids, starts] = prompt_rows(images, count, longest);
+  cache.set_row_starts(starts);
+  ForwardBatch batch = cache.plan(longest);
+  at::Tensor hidden = lm.forward(lm.embed_tokens(ids.to(lm.device())), batch, cache).select(1, longest - 1);
+  cache.advance(batch);
+  synchronize(lm.device());
+  return hidden;
+}
+
 }  // namespace
 
 struct ImageGenerator::FastState {
@@ -105,12 +119,7 @@ ImageGenerationResult ImageGenerator::generate_fast(const std::vector<ImageReque
   cache.truncate(0);
 
   Stopwatch clock;
-  auto [ids, starts] = prompt_rows(images, bucket, longest);
-  cache.set_row_starts(starts);
-  ForwardBatch batch = cache.plan(longest);
-  at::Tensor hidden = lm.forward(lm.embed_tokens(ids.to(lm.device())), batch, cache).select(1, longest - 1);
-  cache.advance(batch);
-  synchronize(lm.device());
+  at::Tensor hidden = prefill(lm, images, bucket, longest, cache);
   ImageGenerationResult result;
   result.prefill_seconds = clock.seconds();
 
@@ -167,15 +176,9 @@ ImageGenerationResult ImageGenerator::generate(const std::vector<ImageRequest>& 
   if (use_device_loop(options.decode_loop, lm)) return generate_fast(images, longest, options, on_step);
 
   // Rows interleaved (cond, uncond) per image, left-aligned: row starts = longest - length.
-  auto [ids, starts] = prompt_rows(images, n, longest);
-
   Stopwatch clock;
   KVCache cache = lm.make_cache(rows, longest + steps);
-  cache.set_row_starts(starts);
-  ForwardBatch batch = cache.plan(longest);
-  at::Tensor hidden = lm.forward(lm.embed_tokens(ids.to(lm.device())), batch, cache).select(1, longest - 1);
-  cache.advance(batch);
-  synchronize(lm.device());
+  at::Tensor hidden = prefill(lm, images, n, longest, cache);
   ImageGenerationResult result;
   result.prefill_seconds = clock.seconds();
 
@@ -198,7 +201,7 @@ ImageGenerationResult ImageGenerator::generate(const std::vector<ImageRequest>& 
     if (on_step) on_step(step + 1, steps);
     if (step + 1 == steps) break;  // the embedding of the last token would be unused
     at::Tensor pair = next.repeat_interleave(2).view({rows, 1});  // t0, t0, t1, t1, ...
-    batch = cache.plan(1);
+    ForwardBatch batch = cache.plan(1);
     hidden = lm.forward(model_.embed_image_tokens(pair), batch, cache).select(1, 0);
     cache.advance(batch);
   }

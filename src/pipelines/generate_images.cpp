@@ -49,10 +49,11 @@ std::vector<std::filesystem::path> output_files(const std::string& spec, int64_t
   return out;
 }
 
+#ifdef JANUSKIT_HAVE_OPENCV  // contact sheets need OpenCV
 namespace {
 
 // out.png -> out_grid.png; a folder -> FOLDER/januskit_grid.png; out_%03d.png -> out_grid.png.
-[[maybe_unused]] std::filesystem::path grid_file(const std::string& spec, const std::filesystem::path& first_image) {
+std::filesystem::path grid_file(const std::string& spec, const std::filesystem::path& first_image) {
   std::filesystem::path dir = first_image.parent_path();
   if (spec.back() == '/' || std::filesystem::is_directory(spec)) return dir / "januskit_grid.png";
   std::string stem = std::filesystem::path(spec).stem().string();
@@ -65,6 +66,7 @@ namespace {
 }
 
 }  // namespace
+#endif
 
 GenerateResult generate_images(const GenerateOptions& o) {
   if (o.prompts.empty()) throw UsageError("generate: give at least one prompt");

@@ -3,7 +3,6 @@
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
 
-#include <fstream>
 #include <map>
 #include <random>
 #include <set>
@@ -433,12 +432,6 @@ void copy_weights_from(models::JanusModel& model, const std::filesystem::path& f
   }
 }
 
-nlohmann::json read_training_report(const std::filesystem::path& folder) {
-  std::ifstream in(folder / "training.json");
-  if (!in) return nullptr;
-  return nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
-}
-
 // A few steps (the CI smoke test) evaluate on a handful of examples only.
 bool is_smoke_run(const DemoOptions& options) { return options.steps > 0 && options.steps < 200; }
 
@@ -464,7 +457,8 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   LossCurve vq_curve;
   if (!options.init.empty()) {
     copy_weights_from(*model, options.init);
-    report["init"] = {{"folder", options.init.string()}, {"report", read_training_report(options.init)}};
+    report["init"] = {{"folder", options.init.string()},
+                      {"report", io::read_json_file(options.init / "training.json")}};
   } else {
     const int64_t vq_steps = options.steps > 0 ? options.steps : 2500;
     vq_curve = train_vq(model->vq(), vq_steps, options.seed + 1);
