@@ -153,7 +153,10 @@ LossCurve train_vq(models::VqModel& vq, int64_t steps, uint64_t seed) {
   at::Tensor last_z;
   auto loss_fn = [&](int64_t) {
     std::vector<ShapeScene> scenes;
-    for (int i = 0; i < 16; ++i) scenes.push_back(random_scene(rng));
+    for (int i = 0; i < 16; ++i) {
+      ShapeScene s = random_scene(rng);
+      scenes.push_back(i % 2 == 0 ? s : jittered(s, rng));
+    }
     at::Tensor x = image_batch(scenes);
     at::Tensor z = vq.encode(x);
     auto [zq, q_loss] = quantize_st(vq, z, usage);
@@ -241,12 +244,32 @@ at::Tensor generation_loss(models::JanusModel& m, const text::Tokenizer& tok, co
   return at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}));
 }
 
+// Random training scenes for the understanding path: half of them moved by a pixel (jittered()).
+std::vector<ShapeScene> understanding_scenes(std::mt19937_64& rng, int batch) {
+  std::vector<ShapeScene> scenes;
+  for (int i = 0; i < batch; ++i) {
+    ShapeScene s = random_scene(rng);
+    scenes.push_back(i % 2 == 0 ? s : jittered(s, rng));
+  }
+  return scenes;
+}
+
+// The pictures of `scenes`, every other pair as the VQ tokenizer redraws them: `describe` then also
+// reads the model's own generated pictures (softer edges, small artefacts), which the round trip asks for.
+at::Tensor understanding_pixels(models::VqModel& vq, const std::vector<ShapeScene>& scenes) {
+  c10::NoGradGuard no_grad;
+  const auto batch = static_cast<int64_t>(scenes.size());
+  at::Tensor pixels = image_batch(scenes);
+  at::Tensor redrawn = vq.decode_tokens(vq.quantize(vq.encode(pixels))).clamp(-1, 1);
+  at::Tensor pick = (at::arange(batch) % 4 >= 2).view({batch, 1, 1, 1});
+  return at::where(pick, redrawn, pixels);
+}
+
 // Image -> text: the SFT prompt with the image, then the answer and EOS, loss on the answer.
 at::Tensor understanding_loss(models::JanusModel& m, const text::Tokenizer& tok, const JanusTokens& ids,
-                              std::mt19937_64& rng, int batch) {
-  std::vector<ShapeScene> scenes;
-  for (int i = 0; i < batch; ++i) scenes.push_back(random_scene(rng));
-  at::Tensor images = m.encode_images(image_batch(scenes));  // [B, N, D]
+                              models::VqModel& vq, std::mt19937_64& rng, int batch) {
+  std::vector<ShapeScene> scenes = understanding_scenes(rng, batch);
+  at::Tensor images = m.encode_images(understanding_pixels(vq, scenes));  // [B, N, D]
   const int grid_tokens = static_cast<int>(m.config().vision.num_patches());
   std::vector<at::Tensor> rows, targets;
   std::vector<int64_t> starts;
@@ -460,11 +483,12 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
     report["init"] = {{"folder", options.init.string()},
                       {"report", io::read_json_file(options.init / "training.json")}};
   } else {
-    const int64_t vq_steps = options.steps > 0 ? options.steps : 2500;
+    const int64_t vq_steps = options.steps > 0 ? options.steps : 2000;
     vq_curve = train_vq(model->vq(), vq_steps, options.seed + 1);
     report["phases"].push_back(curve_summary("vq", vq_curve, clock.seconds()));
   }
   write_reconstructions(dir / "vq_reconstruction.png", model->vq(), options.seed + 9);
+  for (const auto& [_, t] : model->vq().named_tensors()) t.requires_grad_(false);
 
   // 2. The language model, vision encoder, aligners and generation head, on both tasks (VQ frozen).
   std::vector<at::Tensor> params;
@@ -474,12 +498,11 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
     for (const auto& p : model->parameters()) {
       if (!vq_tensors.count(p.unsafeGetTensorImpl())) params.push_back(p);
     }
-    for (const auto& [_, t] : model->vq().named_tensors()) t.requires_grad_(false);
   }
   TrainOptions o;
   o.label = "janus lm";
   o.bf16_autocast = cpu_has_fast_bf16();
-  o.steps = options.steps > 0 ? options.steps : 2500;
+  o.steps = options.steps > 0 ? options.steps : 7000;
   // A continued model (--init) restarts its cosine schedule from a lower peak, keeping what it learned.
   o.learning_rate = options.init.empty() ? 1.5e-3 : 1e-3;
   o.min_learning_rate = 1e-4;
@@ -488,7 +511,8 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   std::mt19937_64 rng(options.seed + 2 + (options.init.empty() ? 0 : 1000));
   clock.restart();
   LossCurve lm_curve = train(params, o, [&](int64_t) {
-    return generation_loss(*model, tok, ids, model->vq(), rng, 12) + understanding_loss(*model, tok, ids, rng, 6);
+    return generation_loss(*model, tok, ids, model->vq(), rng, 12) +
+           understanding_loss(*model, tok, ids, model->vq(), rng, 8);
   });
   report["phases"].push_back(curve_summary("janus_lm", lm_curve, clock.seconds()));
   for (auto& p : params) p.requires_grad_(false);

@@ -66,12 +66,14 @@ ShapeScene random_scene(std::mt19937_64& rng, bool held_out_only) {
     if (held_out(s) != held_out_only) continue;
     s.size = pick(2) == 0 ? Size::small : Size::large;
     s.position = static_cast<Position>(pick(5));
-    // In pixels of a 32x32 picture (render() scales them): small 5-6, large 9-10, jitter ±1.
-    s.radius = s.size == Size::small ? 5 + pick(2) : 9 + pick(2);
-    s.dx = pick(3) - 1;
-    s.dy = pick(3) - 1;
     return s;
   }
+}
+
+ShapeScene jittered(ShapeScene s, std::mt19937_64& rng) {
+  s.dx = static_cast<int>(rng() % 3) - 1;
+  s.dy = static_cast<int>(rng() % 3) - 1;
+  return s;
 }
 
 namespace {
@@ -80,7 +82,7 @@ namespace {
 float unit(int size) { return static_cast<float>(size) / 32.0f; }
 
 cv::Point2f centre_of(const ShapeScene& s, int size) {
-  const float margin = (static_cast<float>(s.radius) + 2.0f) * unit(size);
+  const float margin = (static_cast<float>(s.radius()) + 2.0f) * unit(size);
   const float lo = margin, hi = static_cast<float>(size) - margin, mid = static_cast<float>(size) / 2;
   float x = mid, y = mid;
   switch (s.position) {
@@ -99,7 +101,7 @@ std::vector<cv::Point> polygon(const ShapeScene& s, cv::Point2f c, int shift, in
   auto add = [&](double x, double y) {
     pts.emplace_back(static_cast<int>(std::lround(x * scale)), static_cast<int>(std::lround(y * scale)));
   };
-  const double r = s.radius * unit(size);
+  const double r = s.radius() * unit(size);
   switch (s.shape) {
     case Shape::square: {
       const double h = r * 0.85;
@@ -135,7 +137,7 @@ io::RgbImage render(const ShapeScene& s, int size) {
   constexpr int kShift = 4;  // sub-pixel precision for anti-aliased edges
   if (s.shape == Shape::circle) {
     cv::circle(img, cv::Point(static_cast<int>(std::lround(c.x * 16)), static_cast<int>(std::lround(c.y * 16))),
-               static_cast<int>(std::lround(s.radius * unit(size) * 16)), colour, cv::FILLED, cv::LINE_AA, kShift);
+               static_cast<int>(std::lround(s.radius() * unit(size) * 16)), colour, cv::FILLED, cv::LINE_AA, kShift);
   } else {
     std::vector<std::vector<cv::Point>> polys = {polygon(s, c, kShift, size)};
     cv::fillPoly(img, polys, colour, cv::LINE_AA, kShift);

@@ -39,8 +39,12 @@ struct ShapeScene {
   int background = 0;  // index into background_colours()
   Size size = Size::large;
   Position position = Position::center;
-  // Jitter of the centre and the radius, in pixels of a 32x32 picture.
-  int dx = 0, dy = 0, radius = 0;
+  // Offset of the centre from its canonical place, in pixels of a 32x32 picture (see jittered()).
+  int dx = 0, dy = 0;
+
+  // In pixels of a 32x32 picture: small 6, large 10. Fixed per size, so that a prompt names one
+  // picture (up to jitter) and the image tokens the language model learns to draw are consistent.
+  int radius() const { return size == Size::small ? 6 : 10; }
 
   std::string shape_name() const;
   std::string colour_name() const;
@@ -50,8 +54,13 @@ struct ShapeScene {
 // True for (shape, colour, background) combinations kept out of training (about one in eight).
 bool held_out(const ShapeScene& s);
 
-// A random scene; `held_out_only` selects from the held-out combinations instead of the training ones.
+// A random scene in its canonical place; `held_out_only` selects from the held-out combinations
+// instead of the training ones.
 ShapeScene random_scene(std::mt19937_64& rng, bool held_out_only = false);
+
+// The scene moved by up to one pixel in x and y: variety for the VQ tokenizer and the understanding
+// path, so they do not depend on the exact canonical placement.
+ShapeScene jittered(ShapeScene scene, std::mt19937_64& rng);
 
 // Renders the scene at `size` x `size` pixels (anti-aliased edges); the demo model works at 32.
 io::RgbImage render(const ShapeScene& scene, int size = 32);

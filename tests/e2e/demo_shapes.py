@@ -49,7 +49,7 @@ def render(shape, colour, background, size, position, px=32) -> np.ndarray:
     img = np.zeros((px, px, 3), np.uint8)
     img[:] = BACKGROUNDS[background]
     unit = px / 32
-    r = (5 if size == "small" else 9) * unit
+    r = (6 if size == "small" else 10) * unit
     lo, hi, mid = r + 2 * unit, px - r - 2 * unit, px / 2
     x, y = {"center": (mid, mid), "top left": (lo, lo), "top right": (hi, lo), "bottom left": (lo, hi),
             "bottom right": (hi, hi)}[position]
