@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <regex>
 #include <set>
 
@@ -55,6 +56,23 @@ TEST(ShapesData, RenderedSceneHasShapeColourWhereThePromptSays) {
     EXPECT_NE(prompt.find(s.colour_name() + " " + s.shape_name()), std::string::npos) << prompt;
     EXPECT_NE(caption.find(s.colour_name() + " " + s.shape_name()), std::string::npos) << caption;
   }
+}
+
+TEST(ShapesData, ScenesAreCanonicalUntilJittered) {
+  std::mt19937_64 rng(6);
+  std::set<std::pair<int, int>> offsets;
+  for (int i = 0; i < 200; ++i) {
+    ShapeScene s = random_scene(rng);
+    EXPECT_EQ(s.dx, 0);
+    EXPECT_EQ(s.dy, 0);
+    EXPECT_EQ(s.radius(), s.size == Size::small ? 6 : 10);
+    ShapeScene j = jittered(s, rng);
+    EXPECT_LE(std::abs(j.dx), 1);
+    EXPECT_LE(std::abs(j.dy), 1);
+    EXPECT_EQ(canonical_prompt(j), canonical_prompt(s));  // the same picture as far as words go
+    offsets.insert({j.dx, j.dy});
+  }
+  EXPECT_EQ(offsets.size(), 9u);
 }
 
 TEST(ArithmeticData, TracesReachTheBoxedResult) {
