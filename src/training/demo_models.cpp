@@ -527,7 +527,10 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   at::manual_seed(options.seed);
   io::AtomicDirectory folder(options.out);
   const auto& dir = folder.temp_path();
-  nlohmann::json tokenizer_json = demo_tokenizer();
+  // A continued model keeps the tokenizer it was trained with: a freshly trained one can number the
+  // tokens differently (it depends on the generated corpus), and the weights would no longer match.
+  nlohmann::json tokenizer_json =
+      options.init.empty() ? demo_tokenizer() : io::read_json_file(options.init / "tokenizer.json");
   text::Tokenizer tok = tokenizer_from(tokenizer_json, dir);
   JanusTokens ids{tok.require_token_id(kBos), tok.require_token_id(kEos), tok.require_token_id(kPad),
                   tok.require_token_id("<begin_of_image>"), tok.require_token_id("<image_placeholder>")};

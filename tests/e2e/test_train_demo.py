@@ -57,6 +57,7 @@ def test_janus_init_continues_from_saved_weights(tmp_path):
     assert [p["phase"] for p in b["phases"]] == ["vision", "janus_lm"]
     assert [p["phase"] for p in a["phases"]] == ["vq", "vision", "janus_lm"]
     assert b["init"]["report"]["phases"] == a["phases"]
+    assert (second / "tokenizer.json").read_bytes() == (first / "tokenizer.json").read_bytes()
     # The language model starts where the first run ended, not from random weights (loss ~9).
     first_lm = next(p for p in a["phases"] if p["phase"] == "janus_lm")
     start = next(p for p in b["phases"] if p["phase"] == "janus_lm")["first_loss"]
