@@ -399,6 +399,15 @@ std::vector<at::Tensor> JanusModel::parameters() const {
   return out;
 }
 
+std::vector<at::Tensor> JanusModel::understanding_parameters() const {
+  require(parts_.understanding, "the understanding path");
+  std::vector<at::Tensor> out;
+  for (const auto& [name, t] : named_) {
+    if (name.starts_with("model.vision_model.") || name.starts_with("model.aligner.")) out.push_back(t);
+  }
+  return out;
+}
+
 NamedTensors JanusModel::state_dict() const {
   LlamaNames names;
   names.prefix = "model.language_model.";

@@ -100,6 +100,9 @@ class JanusModel final : public engine::LanguageModel, public engine::ImageToken
   const JanusParts& parts() const { return parts_; }
   // Trainable tensors of every part that was built (the Llama's fused matrices as held).
   std::vector<at::Tensor> parameters() const;
+  // The understanding path's trainable tensors alone: the vision encoder and its aligner, as held
+  // (SigLIP's fused q/k/v, unlike the split views state_dict() gives, which no gradient reaches).
+  std::vector<at::Tensor> understanding_parameters() const;
   // Every tensor under its transformers (JanusForConditionalGeneration) name, for saving a checkpoint.
   NamedTensors state_dict() const;
   LlamaModel& llama() { return *language_; }

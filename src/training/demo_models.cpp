@@ -71,6 +71,17 @@ at::Tensor pad_rows(const std::vector<at::Tensor>& rows) {
   return at::stack(padded);
 }
 
+// Random training scenes, every other one moved by a pixel (jittered()): the VQ tokenizer and the
+// understanding path see both the canonical placement and small variations of it.
+std::vector<ShapeScene> half_jittered_scenes(std::mt19937_64& rng, int count) {
+  std::vector<ShapeScene> scenes;
+  for (int i = 0; i < count; ++i) {
+    ShapeScene s = random_scene(rng);
+    scenes.push_back(i % 2 == 0 ? s : jittered(s, rng));
+  }
+  return scenes;
+}
+
 at::Tensor image_batch(const std::vector<ShapeScene>& scenes) {
   std::vector<at::Tensor> images;
   for (const auto& s : scenes) images.push_back(io::to_normalized_tensor(render(s, kImageSize)).clone());
@@ -152,12 +163,7 @@ LossCurve train_vq(models::VqModel& vq, int64_t steps, uint64_t seed) {
   o.warmup = std::min<int64_t>(50, steps / 4 + 1);
   at::Tensor last_z;
   auto loss_fn = [&](int64_t) {
-    std::vector<ShapeScene> scenes;
-    for (int i = 0; i < 16; ++i) {
-      ShapeScene s = random_scene(rng);
-      scenes.push_back(i % 2 == 0 ? s : jittered(s, rng));
-    }
-    at::Tensor x = image_batch(scenes);
+    at::Tensor x = image_batch(half_jittered_scenes(rng, 16));
     at::Tensor z = vq.encode(x);
     auto [zq, q_loss] = quantize_st(vq, z, usage);
     last_z = z.detach();
@@ -247,35 +253,14 @@ at::Tensor generation_loss(models::JanusModel& m, const text::Tokenizer& tok, co
   return at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}));
 }
 
-// Random training scenes for the understanding path: half of them moved by a pixel (jittered()).
-std::vector<ShapeScene> understanding_scenes(std::mt19937_64& rng, int batch) {
-  std::vector<ShapeScene> scenes;
-  for (int i = 0; i < batch; ++i) {
-    ShapeScene s = random_scene(rng);
-    scenes.push_back(i % 2 == 0 ? s : jittered(s, rng));
-  }
-  return scenes;
-}
-
 // The pictures of `scenes`, every other pair as the VQ tokenizer redraws them: `describe` then also
 // reads the model's own generated pictures (softer edges, small artefacts), which the round trip asks for.
 at::Tensor understanding_pixels(models::VqModel& vq, const std::vector<ShapeScene>& scenes) {
   c10::NoGradGuard no_grad;
-  const auto batch = static_cast<int64_t>(scenes.size());
   at::Tensor pixels = image_batch(scenes);
-  at::Tensor redrawn = vq.decode_tokens(vq.quantize(vq.encode(pixels))).clamp(-1, 1);
-  at::Tensor pick = (at::arange(batch) % 4 >= 2).view({batch, 1, 1, 1});
-  return at::where(pick, redrawn, pixels);
-}
-
-// The understanding path's parameters: the vision encoder and its aligner.
-std::vector<at::Tensor> vision_parameters(const models::JanusModel& m) {
-  std::vector<at::Tensor> out;
-  for (const auto& [name, t] : m.state_dict()) {
-    if (name.starts_with("model.vision_model.") || name.starts_with("model.aligner.")) out.push_back(t);
-  }
-  if (out.empty()) throw Error("demo Janus: no vision encoder tensors under model.vision_model.*");
-  return out;
+  at::Tensor to_redraw = (at::arange(pixels.size(0)) % 4 >= 2).nonzero().flatten();  // 2, 3, 6, 7, ...
+  at::Tensor redrawn = vq.decode_tokens(vq.quantize(vq.encode(pixels.index_select(0, to_redraw))));
+  return pixels.index_copy_(0, to_redraw, redrawn.clamp(-1, 1).to(pixels.scalar_type()));  // bf16 under autocast
 }
 
 // Pre-trains the vision encoder and aligner on their own, as SigLIP was trained before Janus used it:
@@ -293,7 +278,7 @@ LossCurve pretrain_vision(models::JanusModel& m, models::VqModel& vq, int64_t st
   const int64_t width = m.config().text.hidden_size;
   at::Tensor probe_w = (at::randn({total, width}) / std::sqrt(static_cast<double>(width))).requires_grad_(true);
   at::Tensor probe_b = at::zeros({total}).requires_grad_(true);
-  std::vector<at::Tensor> params = vision_parameters(m);
+  std::vector<at::Tensor> params = m.understanding_parameters();
   params.push_back(probe_w);
   params.push_back(probe_b);
   TrainOptions o;
@@ -304,7 +289,7 @@ LossCurve pretrain_vision(models::JanusModel& m, models::VqModel& vq, int64_t st
   o.min_learning_rate = 2e-4;
   o.warmup = std::min<int64_t>(50, steps / 4 + 1);
   auto loss_fn = [&](int64_t) {
-    std::vector<ShapeScene> scenes = understanding_scenes(rng, 32);
+    std::vector<ShapeScene> scenes = half_jittered_scenes(rng, 32);
     at::Tensor pooled = m.encode_images(understanding_pixels(vq, scenes)).mean(1);  // [B, D]
     at::Tensor logits = at::linear(pooled, probe_w, probe_b);
     std::vector<std::vector<int64_t>> labels(classes.size());
@@ -312,7 +297,7 @@ LossCurve pretrain_vision(models::JanusModel& m, models::VqModel& vq, int64_t st
       labels[0].push_back(static_cast<int64_t>(s.shape));
       labels[1].push_back(s.colour);
       labels[2].push_back(s.background);
-      labels[3].push_back(s.size == Size::small ? 0 : 1);
+      labels[3].push_back(static_cast<int64_t>(s.size));
       labels[4].push_back(static_cast<int64_t>(s.position));
     }
     at::Tensor loss = at::zeros({}, logits.options().dtype(at::kFloat));
@@ -330,7 +315,7 @@ LossCurve pretrain_vision(models::JanusModel& m, models::VqModel& vq, int64_t st
 // Image -> text: the SFT prompt with the image, then the answer and EOS, loss on the answer.
 at::Tensor understanding_loss(models::JanusModel& m, const text::Tokenizer& tok, const JanusTokens& ids,
                               models::VqModel& vq, std::mt19937_64& rng, int batch) {
-  std::vector<ShapeScene> scenes = understanding_scenes(rng, batch);
+  std::vector<ShapeScene> scenes = half_jittered_scenes(rng, batch);
   at::Tensor images = m.encode_images(understanding_pixels(vq, scenes));  // [B, N, D]
   const int grid_tokens = static_cast<int>(m.config().vision.num_patches());
   std::vector<at::Tensor> rows, targets;

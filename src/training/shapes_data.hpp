@@ -42,8 +42,7 @@ struct ShapeScene {
   // Offset of the centre from its canonical place, in pixels of a 32x32 picture (see jittered()).
   int dx = 0, dy = 0;
 
-  // In pixels of a 32x32 picture: small 6, large 10. Fixed per size, so that a prompt names one
-  // picture (up to jitter) and the image tokens the language model learns to draw are consistent.
+  // In pixels of a 32x32 picture: small 6, large 10, fixed per size (variety comes from jittered()).
   int radius() const { return size == Size::small ? 6 : 10; }
 
   std::string shape_name() const;
@@ -58,8 +57,8 @@ bool held_out(const ShapeScene& s);
 // instead of the training ones.
 ShapeScene random_scene(std::mt19937_64& rng, bool held_out_only = false);
 
-// The scene moved by up to one pixel in x and y: variety for the VQ tokenizer and the understanding
-// path, so they do not depend on the exact canonical placement.
+// The scene moved by up to one pixel in x and y: variety, so that neither the VQ tokenizer, nor the
+// understanding path, nor image generation depends on one exact picture per prompt.
 ShapeScene jittered(ShapeScene scene, std::mt19937_64& rng);
 
 // Renders the scene at `size` x `size` pixels (anti-aliased edges); the demo model works at 32.
