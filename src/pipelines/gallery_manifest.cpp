@@ -176,9 +176,9 @@ std::vector<uint64_t> sweep(uint64_t start, int64_t count, const Where& where) {
   return seeds;
 }
 
-// Entry fields over the manifest defaults over the CLI flags over the built-in defaults.
+// Entry fields over the manifest defaults over the CLI flags over the model's defaults.
 void resolve(GalleryEntry& e, const Fields& f, const Fields& d, const ManifestDefaults& cli, const Where& where) {
-  ImageSettings builtin;
+  const ImageSettings& builtin = cli.model;
   e.settings.cfg = f.cfg.value_or(d.cfg.value_or(cli.cfg.value_or(builtin.cfg)));
   e.settings.temperature = f.temperature.value_or(d.temperature.value_or(cli.temperature.value_or(builtin.temperature)));
   e.settings.top_k = f.top_k.value_or(d.top_k.value_or(cli.top_k.value_or(builtin.top_k)));

@@ -13,7 +13,7 @@
 // Text form: one prompt per line; blank lines and lines starting with '#' are skipped.
 //
 // The CLI's -n/--seed/--cfg/--temperature/--top-k fill in what the manifest leaves unset (entry >
-// manifest defaults > flags > built-in defaults). Every entry gets a folder name: its "name", or a
+// manifest defaults > flags > the model's defaults, see default_image_settings()). Every entry gets a folder name: its "name", or a
 // slug of its prompt made unique within the manifest. Errors are FileErrors naming the manifest, the
 // entry (index and name) and the field.
 #pragma once
@@ -51,6 +51,7 @@ struct ManifestDefaults {
   std::optional<double> cfg;
   std::optional<double> temperature;
   std::optional<int64_t> top_k;
+  ImageSettings model;  // what nobody sets: the model's defaults (default_image_settings())
 };
 
 // Limits that keep a typo from planning an endless run.

@@ -81,16 +81,17 @@ GenerateResult generate_images(const GenerateOptions& o) {
   const int64_t total = static_cast<int64_t>(o.prompts.size()) * o.count;
   std::vector<std::filesystem::path> files = output_files(o.output, total);
 
+  const ImageSettings chosen = o.settings.over(default_image_settings(o.model));
   ImageRenderer renderer(o.model);
   const uint64_t seed = o.seed.value_or(random_seed());
   std::vector<ImageJob> jobs;
   for (const auto& p : o.prompts) {
     for (int64_t j = 0; j < o.count; ++j) {
       const size_t index = jobs.size();
-      jobs.push_back({p, seed + index, o.settings, files[index]});
+      jobs.push_back({p, seed + index, chosen, files[index]});
     }
   }
-  const std::vector<ImageSettings> settings(jobs.size(), o.settings);
+  const std::vector<ImageSettings> settings(jobs.size(), chosen);
   const std::vector<std::vector<size_t>> batches = plan_batches(settings, o.batch);
 
   GenerateResult result;

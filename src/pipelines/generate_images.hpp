@@ -21,7 +21,7 @@ struct GenerateOptions {
   ModelRequest model;                // default model: the bundled demo-janus
   std::vector<std::string> prompts;
   int64_t count = 1;                 // -n images per prompt
-  ImageSettings settings;            // --cfg 5, --temperature 1, --top-k 0 (the reference's defaults)
+  ImageSettingsOverride settings;    // --cfg, --temperature, --top-k; unset: default_image_settings()
   std::optional<uint64_t> seed;      // unset: random (reported)
   std::string output = "januskit.png";  // a file (several images: name_1.png ...), a folder, or a %d pattern
   bool grid = false;                 // also write a contact sheet (<output stem>_grid.png)

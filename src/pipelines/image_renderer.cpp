@@ -7,6 +7,7 @@
 #include "engine/image_generator.hpp"
 #include "io/png.hpp"
 #include "pipelines/janus_model.hpp"
+#include "pipelines/model_location.hpp"
 #include "text/chat.hpp"
 
 namespace januskit::pipelines {
@@ -59,6 +60,13 @@ std::vector<std::vector<size_t>> plan_batches(const std::vector<ImageSettings>& 
     }
   }
   return batches;
+}
+
+ImageSettings default_image_settings(const ModelRequest& model) {
+  const std::filesystem::path file = resolve_model_dir(model.model, "demo-janus") / "generation_config.json";
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) return {};
+  return model_image_settings(io::read_json_file(file), file.string());
 }
 
 ImageRenderer::ImageRenderer(const ModelRequest& model)

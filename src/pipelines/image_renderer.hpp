@@ -65,6 +65,10 @@ struct RenderStats {
 // processes planning the same jobs agree on every batch.
 std::vector<std::vector<size_t>> plan_batches(const std::vector<ImageSettings>& settings, int64_t per_batch);
 
+// The settings the model folder asks for (its generation_config.json, see model_image_settings()),
+// read without loading the model: what applies where neither flags nor a manifest set a value.
+ImageSettings default_image_settings(const ModelRequest& model);
+
 class ImageRenderer {
  public:
   // Loads the generation parts of the model (no understanding encoder, no VQ encoder).

@@ -3,7 +3,10 @@
 // manifest parsing and the gallery's bookkeeping do not depend on the model code.
 #pragma once
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -16,6 +19,22 @@ struct ImageSettings {
 
   bool operator==(const ImageSettings&) const = default;
 };
+
+// The settings a command line or manifest gives; unset ones come from the model (see below).
+struct ImageSettingsOverride {
+  std::optional<double> cfg;
+  std::optional<double> temperature;
+  std::optional<int64_t> top_k;
+
+  ImageSettings over(ImageSettings defaults) const;
+};
+
+// A model's own defaults from its generation_config.json, read as transformers' Janus reads it for
+// image generation: `guidance_scale` (CFG weight), `do_sample` (false: argmax, i.e. temperature 0),
+// `temperature`, `top_k`. Keys the file does not set keep the reference defaults above (the
+// deepseek-ai scripts sample at temperature 1 from all tokens with CFG 5), so a folder without such
+// keys behaves as before. `source` names the file in errors.
+ImageSettings model_image_settings(const nlohmann::json& generation_config, const std::string& source);
 
 // What an image's pixels depend on besides its prompt and seed: the model and its output shape.
 struct ImageModelInfo {

@@ -267,7 +267,9 @@ GalleryResult render_gallery(const GalleryOptions& o) {
   if (o.shard.count < 1 || o.shard.index < 1 || o.shard.index > o.shard.count) {
     throw UsageError(cat("--shard: ", o.shard.index, "/", o.shard.count, " must have 1 <= i <= n"));
   }
-  GalleryManifest manifest = load_manifest(o.manifest, o.defaults);
+  ManifestDefaults defaults = o.defaults;
+  defaults.model = default_image_settings(o.model);
+  GalleryManifest manifest = load_manifest(o.manifest, defaults);
   std::error_code ec;
   if (fs::exists(o.output, ec) && !fs::is_directory(o.output, ec)) {
     throw FileError(o.output.string(), "exists and is not a folder; -o/--output names the gallery folder");

@@ -35,6 +35,9 @@ constexpr const char* kBos = "<｜begin▁of▁sentence｜>";
 constexpr const char* kEos = "<｜end▁of▁sentence｜>";
 constexpr const char* kPad = "<｜▁pad▁｜>";
 constexpr int kImageSize = 32;
+// Image sampling defaults written into the demo Janus' generation_config.json.
+constexpr double kDemoImageCfg = 2.0;
+constexpr double kDemoImageTemperature = 0.5;
 
 // ---------------------------------------------------------------------------------------------------
 // Shared pieces
@@ -147,7 +150,9 @@ std::pair<at::Tensor, at::Tensor> quantize_st(models::VqModel& vq, const at::Ten
   return {st.view({z.size(0), z.size(2), z.size(3), dim}).permute({0, 3, 1, 2}), loss};
 }
 
-LossCurve train_vq(models::VqModel& vq, int64_t steps, uint64_t seed) {
+// `continued`: the tokenizer is already trained (--init); a lower peak rate refines its codes rather
+// than scrambling them, so the language model trained on them has less to re-learn.
+LossCurve train_vq(models::VqModel& vq, int64_t steps, uint64_t seed, bool continued) {
   std::mt19937_64 rng(seed);
   std::vector<at::Tensor> params;
   for (const auto& [_, t] : vq.named_tensors()) params.push_back(t);
@@ -157,19 +162,46 @@ LossCurve train_vq(models::VqModel& vq, int64_t steps, uint64_t seed) {
   // f32: the convolutions here run slower in bf16 on the CPU (channels-last GroupNorm backward).
   o.bf16_autocast = false;
   o.steps = steps;
-  o.learning_rate = 3e-3;
+  o.learning_rate = continued ? 1e-3 : 3e-3;
   o.min_learning_rate = 2e-4;
   o.weight_decay = 0;
   o.warmup = std::min<int64_t>(50, steps / 4 + 1);
+  // A training-only probe reads the shape and size from the quantised latents (straight-through, so
+  // its gradient reaches the encoder): with pixel losses alone the codes of a small square, triangle
+  // or star were those of a small circle, since the corners are a few pixels of a 32-pixel picture.
+  const int64_t grid = vq.config().grid, dim = vq.config().codebook_dim, hidden = 128;
+  const int64_t classes = static_cast<int64_t>(shape_names().size()) + 2;
+  at::Tensor probe_w1 = (at::randn({hidden, dim * grid * grid}) / std::sqrt(double(dim * grid * grid))).requires_grad_(true);
+  at::Tensor probe_b1 = at::zeros({hidden}).requires_grad_(true);
+  at::Tensor probe_w2 = (at::randn({classes, hidden}) / std::sqrt(double(hidden))).requires_grad_(true);
+  at::Tensor probe_b2 = at::zeros({classes}).requires_grad_(true);
+  for (const auto& t : {probe_w1, probe_b1, probe_w2, probe_b2}) params.push_back(t);
+  constexpr double probe_weight = 0.2, edge_weight = 4.0;
   at::Tensor last_z;
   auto loss_fn = [&](int64_t) {
-    at::Tensor x = image_batch(half_jittered_scenes(rng, 16));
+    std::vector<ShapeScene> scenes = half_jittered_scenes(rng, 16);
+    at::Tensor x = image_batch(scenes);
     at::Tensor z = vq.encode(x);
     auto [zq, q_loss] = quantize_st(vq, z, usage);
     last_z = z.detach();
     at::Tensor recon = vq.decode_latent(zq);
+    // Pixels at the shape's outline count (1 + edge_weight) times: that is where shapes differ.
+    at::Tensor edge = ((x - at::avg_pool2d(x, {3, 3}, {1, 1}, {1, 1}, false, false)).abs().amax(1, true) > 0.05)
+                          .to(x.scalar_type());
+    at::Tensor w = 1 + edge_weight * edge;
     // L1 keeps edges sharp where squared error alone settles for blur.
-    return (recon - x).abs().mean() + (recon - x).pow(2).mean() + q_loss;
+    at::Tensor pixel = (w * ((recon - x).abs() + (recon - x).pow(2))).mean() / w.mean();
+    at::Tensor h = at::gelu(at::linear(zq.flatten(1), probe_w1, probe_b1));
+    at::Tensor logits = at::linear(h, probe_w2, probe_b2);
+    std::vector<int64_t> shape_label, size_label;
+    for (const auto& s : scenes) {
+      shape_label.push_back(static_cast<int64_t>(s.shape));
+      size_label.push_back(static_cast<int64_t>(s.size));
+    }
+    const int64_t n_shapes = classes - 2;
+    at::Tensor probe = at::cross_entropy_loss(logits.narrow(1, 0, n_shapes), at::tensor(shape_label, at::kLong)) +
+                       at::cross_entropy_loss(logits.narrow(1, n_shapes, 2), at::tensor(size_label, at::kLong));
+    return pixel + q_loss + probe_weight * probe;
   };
   // Every 50 steps, codes nobody picked restart at latents of the last batch (keeps the codebook alive).
   int64_t used = 0;
@@ -393,6 +425,11 @@ void write_janus_folder(const std::filesystem::path& dir, models::JanusModel& m,
                   {{"image_processor_type", "JanusImageProcessor"}, {"image_size", kImageSize}, {"min_size", 14},
                    {"image_mean", {0.5, 0.5, 0.5}}, {"image_std", {0.5, 0.5, 0.5}}, {"rescale_factor", 1.0 / 255},
                    {"do_normalize", true}, {"background_color", {127, 127, 127}}});
+  // The image sampling this small model draws best with (a sweep on training prompts, models/README.md):
+  // at the reference's CFG 5 and temperature 1 it drew many pictures with the wrong shape.
+  write_json_file(dir / "generation_config.json",
+                  {{"bos_token_id", id_of(kBos)}, {"eos_token_id", id_of(kEos)}, {"pad_token_id", id_of(kPad)},
+                   {"do_sample", true}, {"guidance_scale", kDemoImageCfg}, {"temperature", kDemoImageTemperature}});
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -525,16 +562,19 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   nlohmann::json report = {{"model", "demo-janus"}, {"seed", options.seed}, {"bf16_autocast", cpu_has_fast_bf16()},
                             {"phases", nlohmann::json::array()}};
 
-  // 1. The VQ tokenizer alone (or everything from --init, the VQ tokenizer included).
+  // 1. The VQ tokenizer alone (everything starts from --init's weights when given; its tokenizer is
+  // then kept as it is unless --vq-steps asks for more training).
   Stopwatch clock;
   LossCurve vq_curve;
-  if (!options.init.empty()) {
+  const bool continued = !options.init.empty();
+  if (continued) {
     copy_weights_from(*model, options.init);
     report["init"] = {{"folder", options.init.string()},
                       {"report", io::read_json_file(options.init / "training.json")}};
-  } else {
-    const int64_t vq_steps = options.steps > 0 ? options.steps : 2000;
-    vq_curve = train_vq(model->vq(), vq_steps, options.seed + 1);
+  }
+  const int64_t vq_steps = options.vq_steps >= 0 ? options.vq_steps : continued ? 0 : options.steps > 0 ? options.steps : 2000;
+  if (vq_steps > 0) {
+    vq_curve = train_vq(model->vq(), vq_steps, options.seed + 1 + (continued ? 1000 : 0), continued);
     report["phases"].push_back(curve_summary("vq", vq_curve, clock.seconds()));
   }
   write_reconstructions(dir / "vq_reconstruction.png", model->vq(), options.seed + 9);
@@ -577,13 +617,11 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   report["describe_accuracy_held_out"] = describe_accuracy(*model, tok, options.seed + 3, eval_n);
   report["describe_eval_images"] = eval_n;
   write_janus_folder(dir, *model, tokenizer_json);
-  if (vq_curve.loss.empty()) {
-    write_loss_plot(dir / "loss_curve.png",
-                    {{"vision encoder (probe)", vision_curve}, {"janus lm (gen + und), continued", lm_curve}});
-  } else {
-    write_loss_plot(dir / "loss_curve.png", {{"vq tokenizer", vq_curve}, {"vision encoder (probe)", vision_curve},
-                                             {"janus lm (gen + und)", lm_curve}});
-  }
+  std::vector<std::pair<std::string, LossCurve>> curves;
+  if (!vq_curve.loss.empty()) curves.push_back({continued ? "vq tokenizer, continued" : "vq tokenizer", vq_curve});
+  curves.push_back({"vision encoder (probe)", vision_curve});
+  curves.push_back({continued ? "janus lm (gen + und), continued" : "janus lm (gen + und)", lm_curve});
+  write_loss_plot(dir / "loss_curve.png", curves);
   report["seconds"] = total.seconds();
   write_json_file(dir / "training.json", report);
   folder.commit();

@@ -3,7 +3,8 @@
 //
 //   janus     1. a VQ image tokenizer (encoder, L2-normalised codebook, decoder) on 32x32 shape
 //                pictures, 64 channels at full resolution (a GroupNorm over fewer channels acts as an
-//                instance norm and loses the absolute colours the captions are about)
+//                instance norm and loses the absolute colours the captions are about); outline pixels
+//                weigh 5x in its loss and a training-only probe must read shape and size from its codes
 //             2. one Llama decoder for both tasks: prompt -> 64 image tokens (10% unconditional prompts,
 //                so guidance works), and image (tiny SigLIP + aligner) -> answer, in Janus' formats
 //   reasoner  a Qwen2 decoder on multi-digit addition/subtraction with R1 traces
@@ -25,6 +26,9 @@ struct DemoOptions {
   // VQ phase (its tokenizer is kept) and train the language model further (`steps` steps, or the
   // default schedule). Continuing costs minutes where retraining the VQ tokenizer costs most of an hour.
   std::filesystem::path init;
+  // janus only: steps of the VQ tokenizer phase (-1: the default, 2000 from scratch and none with
+  // --init; with --init, N > 0 trains the kept tokenizer further and the language model follows).
+  int64_t vq_steps = -1;
 };
 
 // The demo tokenizer.json (both families' special tokens).

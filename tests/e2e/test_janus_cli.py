@@ -67,6 +67,36 @@ def test_greedy_tokens_equal_the_reference():
     assert got == expected["generation_tokens"]
 
 
+def model_with_generation_config(tmp_path, text):
+    """The tiny Janus folder (files linked) with its own generation_config.json."""
+    folder = tmp_path / "janus-gc"
+    folder.mkdir()
+    for f in FIXTURES.joinpath("janus").iterdir():
+        if f.name != "generation_config.json":
+            (folder / f.name).symlink_to(f.resolve())
+    (folder / "generation_config.json").write_text(text)
+    return str(folder)
+
+
+def test_generate_takes_unset_settings_from_the_model_folder(tmp_path):
+    model = model_with_generation_config(tmp_path, '{"do_sample": false, "guidance_scale": 1.5, "temperature": 0.9}')
+    own = json.loads(run("generate", "a red circle", "-m", model, "--seed", "3", "-o", str(tmp_path / "own.png"),
+                         "--json").stdout)
+    assert "CFG scale: 1.5, Temperature: 0, Top-k: 0" in Image.open(tmp_path / "own.png").info["parameters"]
+    explicit = json.loads(run("generate", "a red circle", "-m", JANUS, "--seed", "3", "--cfg", "1.5", "--temperature", "0",
+                              "-o", str(tmp_path / "explicit.png"), "--json").stdout)
+    assert own["images"][0]["tokens"] == explicit["images"][0]["tokens"]
+    # A flag wins over the folder; what it leaves unset still comes from the folder.
+    r = run("generate", "a red circle", "-m", model, "--cfg", "3", "-o", str(tmp_path / "flag.png"), "-q")
+    assert r.returncode == 0, r.stderr
+    assert "CFG scale: 3, Temperature: 0, " in Image.open(tmp_path / "flag.png").info["parameters"]
+    (tmp_path / "bad").mkdir()
+    bad = model_with_generation_config(tmp_path / "bad", '{"guidance_scale": -2}')
+    assert_error(run("generate", "x", "-m", bad, "-o", str(tmp_path / "bad.png")), 1, "generation_config.json",
+                 '"guidance_scale" must be a number >= 0')
+    assert not (tmp_path / "bad.png").exists()
+
+
 def test_output_pattern_and_folder(tmp_path):
     r = run("generate", "x", "-n", "2", "-m", JANUS, "-o", str(tmp_path / "o_%03d.png"), "-q")
     assert r.returncode == 0, r.stderr

@@ -40,8 +40,14 @@ def test_janus_trains_and_loads(tmp_path):
     report = json.loads(run("train-demo", "janus", "--out", str(out), "--steps", "12", "--seed", "3"))
     for phase in report["phases"]:
         assert phase["last_loss"] < phase["first_loss"], phase
+    # The folder carries the image sampling the demo model draws best with; generate uses it.
+    generation = json.loads((out / "generation_config.json").read_text())
+    assert generation["do_sample"] and generation["guidance_scale"] >= 1 and generation["temperature"] > 0
     image = tmp_path / "x.png"
     run("generate", "a red circle on a white background", "-m", str(out), "-o", str(image))
+    from PIL import Image
+    assert f"CFG scale: {generation['guidance_scale']:g}, Temperature: {generation['temperature']:g}, " \
+        in Image.open(image).info["parameters"]
     assert image.stat().st_size > 0
     text = json.loads(run("describe", str(image), "-m", str(out), "--max-tokens", "4", "--json"))
     assert len(text["output_ids"]) >= 1
@@ -67,6 +73,15 @@ def test_janus_init_continues_from_saved_weights(tmp_path):
     vq = [k for k in w1 if k.startswith("model.vqmodel.")]
     assert vq and all((w1[k] == w2[k]).all() for k in vq)
     assert any(not (w1[k] == w2[k]).all() for k in w1 if k.startswith("model.language_model."))
+    # --vq-steps trains the kept tokenizer further (same token ids, new weights) before the rest.
+    third = tmp_path / "third"
+    c = json.loads(run("train-demo", "janus", "--out", str(third), "--init", str(first), "--vq-steps", "3",
+                       "--steps", "4", "--seed", "3"))
+    assert [p["phase"] for p in c["phases"]] == ["vq", "vision", "janus_lm"]
+    assert next(p for p in c["phases"] if p["phase"] == "vq")["steps"] == 3
+    assert (third / "tokenizer.json").read_bytes() == (first / "tokenizer.json").read_bytes()
+    w3 = load_file(str(third / "model.safetensors"))
+    assert any(not (w1[k] == w3[k]).all() for k in vq)
 
 
 def test_init_needs_a_trained_janus_folder(tmp_path):
@@ -74,6 +89,14 @@ def test_init_needs_a_trained_janus_folder(tmp_path):
         r = subprocess.run([JANUSKIT, "train-demo", *args, "--out", str(tmp_path / "x")], capture_output=True,
                            text=True)
         assert r.returncode == 2 and r.stderr.startswith("error: ") and "--init" in r.stderr, r.stderr
+        assert not (tmp_path / "x").exists()
+
+
+def test_vq_steps_is_for_janus_only(tmp_path):
+    for args in (["reasoner", "--vq-steps", "5"], ["janus", "--vq-steps", "-3"]):
+        r = subprocess.run([JANUSKIT, "train-demo", *args, "--out", str(tmp_path / "x")], capture_output=True,
+                           text=True)
+        assert r.returncode == 2 and r.stderr.startswith("error: ") and "--vq-steps" in r.stderr, r.stderr
         assert not (tmp_path / "x").exists()
 
 

@@ -30,9 +30,9 @@ void add_gallery_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("-n,--count", f.count, "Images per entry for entries that set no count or seeds (default 1)");
   cmd->add_option("--seed", f.seed, "First seed of entries that set no seeds (default 0)");
-  cmd->add_option("--cfg", f.cfg, "CFG weight for entries that set none (default 5)");
-  cmd->add_option("--temperature", f.temperature, "Temperature for entries that set none (default 1; 0 = argmax)");
-  cmd->add_option("--top-k", f.top_k, "Top-k for entries that set none (default 0 = off)");
+  cmd->add_option("--cfg", f.cfg, "CFG weight for entries that set none (default: the model's, else 5)");
+  cmd->add_option("--temperature", f.temperature, "Temperature for entries that set none (default: the model's, else 1; 0 = argmax)");
+  cmd->add_option("--top-k", f.top_k, "Top-k for entries that set none (default: the model's, else 0 = off)");
   cmd->callback([flags, cmd] {
     auto& f = *flags;
     auto& o = f.options;

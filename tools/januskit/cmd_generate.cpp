@@ -21,9 +21,10 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("prompts", o.prompts, "One or more prompts (all rendered in one batch)")->required();
   add_model_flags(*cmd, flags->model);
   cmd->add_option("-n,--count", o.count, "Images per prompt")->capture_default_str();
-  cmd->add_option("--cfg", o.settings.cfg, "Classifier-free guidance weight")->capture_default_str();
-  cmd->add_option("--temperature", o.settings.temperature, "Sampling temperature (0 = argmax)")->capture_default_str();
-  cmd->add_option("--top-k", o.settings.top_k, "Sample among the k most likely image tokens (0 = all)")->capture_default_str();
+  // Unset flags take the model folder's generation_config.json, else the reference's 5 / 1 / 0.
+  cmd->add_option("--cfg", o.settings.cfg, "Classifier-free guidance weight (default: the model's, else 5)");
+  cmd->add_option("--temperature", o.settings.temperature, "Sampling temperature, 0 = argmax (default: the model's, else 1)");
+  cmd->add_option("--top-k", o.settings.top_k, "Sample among the k most likely image tokens, 0 = all (default: the model's, else 0)");
   cmd->add_option("--seed", flags->seed, "Seed of the first image; image i uses seed + i (default: random)");
   cmd->add_option("-o,--output", o.output, "Output file (name_1.png... for several), folder, or pattern like out_%03d.png")
       ->capture_default_str();

@@ -195,6 +195,54 @@ TEST(PlanBatches, GroupsEqualSettingsInOrderOfFirstAppearance) {
   EXPECT_THROW(plan_batches(s, -1), UsageError);
 }
 
+TEST(ModelImageSettings, ReadsTransformersKeysAndKeepsReferenceDefaultsForTheRest) {
+  const std::string src = "m/generation_config.json";
+  EXPECT_EQ(model_image_settings(nlohmann::json::object(), src), ImageSettings{});  // 5, 1, 0
+  EXPECT_EQ(model_image_settings({{"eos_token_id", 2}, {"temperature", nullptr}}, src), ImageSettings{});
+  EXPECT_EQ(model_image_settings({{"do_sample", true}, {"guidance_scale", 2}, {"temperature", 0.5}, {"top_k", 7}}, src),
+            (ImageSettings{2, 0.5, 7}));
+  // do_sample false is argmax whatever the temperature says, as in transformers.
+  EXPECT_EQ(model_image_settings({{"do_sample", false}, {"temperature", 0.7}}, src), (ImageSettings{5, 0, 0}));
+  auto error = [&](const nlohmann::json& j) {
+    try {
+      model_image_settings(j, src);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_EQ(error({{"guidance_scale", -1}}), "m/generation_config.json: \"guidance_scale\" must be a number >= 0; fix or remove it");
+  EXPECT_NE(error({{"temperature", "hot"}}).find("\"temperature\" must be a number >= 0"), std::string::npos);
+  EXPECT_NE(error({{"top_k", 2.5}}).find("\"top_k\" must be a whole number >= 0"), std::string::npos);
+  EXPECT_NE(error({{"do_sample", 1}}).find("\"do_sample\" must be true or false"), std::string::npos);
+  EXPECT_NE(error(nlohmann::json::array()).find("expected a JSON object"), std::string::npos);
+}
+
+TEST(ModelImageSettings, FlagsOverTheModelAndTheModelUnderTheManifest) {
+  const ImageSettings model{2, 0.5, 3};
+  EXPECT_EQ(ImageSettingsOverride{}.over(model), model);
+  EXPECT_EQ((ImageSettingsOverride{1.5, std::nullopt, 0}.over(model)), (ImageSettings{1.5, 0.5, 0}));
+  ManifestDefaults cli;
+  cli.model = model;
+  cli.cfg = 4;
+  GalleryManifest m = parse(R"({"entries": ["x", {"prompt": "y", "temperature": 1}]})", cli);
+  EXPECT_EQ(m.entries[0].settings, (ImageSettings{4, 0.5, 3}));
+  EXPECT_EQ(m.entries[1].settings, (ImageSettings{4, 1, 3}));
+}
+
+TEST(ModelImageSettings, DefaultImageSettingsReadTheFolder) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("jk_image_defaults_" + std::to_string(std::random_device{}()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "config.json") << R"({"model_type": "janus"})";
+  EXPECT_EQ(default_image_settings({dir.string()}), ImageSettings{});  // no generation_config.json
+  std::ofstream(dir / "generation_config.json") << R"({"guidance_scale": 1.5, "temperature": 0.25})";
+  EXPECT_EQ(default_image_settings({dir.string()}), (ImageSettings{1.5, 0.25, 0}));
+  std::ofstream(dir / "generation_config.json") << R"({"guidance_scale": "x"})";
+  EXPECT_THROW(default_image_settings({dir.string()}), Error);
+  fs::remove_all(dir);
+}
+
 TEST(ImageParameters, A1111LayoutAndVersionFreeComparison) {
   const std::string p = image_parameters("a cat, Version: 2", 7, {5, 1, 0}, {"janus-pro-1b", 576, 384});
   EXPECT_EQ(p.rfind("a cat, Version: 2\nSteps: 576, CFG scale: 5, Temperature: 1, Top-k: 0, Seed: 7, Size: 384x384, "
