@@ -148,8 +148,7 @@ struct Fields {
   std::optional<int64_t> count;
   std::optional<std::vector<uint64_t>> seeds;
   std::optional<uint64_t> seed_start;
-  std::optional<double> cfg, temperature;
-  std::optional<int64_t> top_k;
+  ImageSettingsOverride settings;
 };
 
 Fields read_fields(const json& obj, const Where& where) {
@@ -157,9 +156,9 @@ Fields read_fields(const json& obj, const Where& where) {
   f.count = count_field(obj, where);
   f.seeds = seeds_field(obj, where);
   f.seed_start = seed_start_field(obj, where);
-  f.cfg = non_negative_number(obj, "cfg", where);
-  f.temperature = non_negative_number(obj, "temperature", where);
-  f.top_k = top_k_field(obj, where);
+  f.settings.cfg = non_negative_number(obj, "cfg", where);
+  f.settings.temperature = non_negative_number(obj, "temperature", where);
+  f.settings.top_k = top_k_field(obj, where);
   if (f.seeds && f.seed_start) where.fail("seed_start", "set either seeds (a list) or seed_start (+ count), not both");
   if (f.seeds && f.count && *f.count != static_cast<int64_t>(f.seeds->size())) {
     where.fail("count", cat("count ", *f.count, " does not match the ", f.seeds->size(), " seeds listed; drop count"));
@@ -178,10 +177,7 @@ std::vector<uint64_t> sweep(uint64_t start, int64_t count, const Where& where) {
 
 // Entry fields over the manifest defaults over the CLI flags over the model's defaults.
 void resolve(GalleryEntry& e, const Fields& f, const Fields& d, const ManifestDefaults& cli, const Where& where) {
-  const ImageSettings& builtin = cli.model;
-  e.settings.cfg = f.cfg.value_or(d.cfg.value_or(cli.cfg.value_or(builtin.cfg)));
-  e.settings.temperature = f.temperature.value_or(d.temperature.value_or(cli.temperature.value_or(builtin.temperature)));
-  e.settings.top_k = f.top_k.value_or(d.top_k.value_or(cli.top_k.value_or(builtin.top_k)));
+  e.settings = f.settings.over(d.settings.over(cli.settings.over(cli.model)));
   if (f.seeds) {
     e.seeds = *f.seeds;
   } else if (f.seed_start) {
@@ -257,11 +253,12 @@ void check_cli_defaults(const ManifestDefaults& cli) {
   if (cli.count && (*cli.count < 1 || *cli.count > kMaxImagesPerEntry)) {
     throw UsageError(cat("-n/--count must be between 1 and ", kMaxImagesPerEntry, ", got ", *cli.count));
   }
-  if (cli.cfg && !(std::isfinite(*cli.cfg) && *cli.cfg >= 0)) throw UsageError("--cfg must be >= 0");
-  if (cli.temperature && !(std::isfinite(*cli.temperature) && *cli.temperature >= 0)) {
+  const ImageSettingsOverride& s = cli.settings;
+  if (s.cfg && !(std::isfinite(*s.cfg) && *s.cfg >= 0)) throw UsageError("--cfg must be >= 0");
+  if (s.temperature && !(std::isfinite(*s.temperature) && *s.temperature >= 0)) {
     throw UsageError("--temperature must be >= 0 (0 = argmax)");
   }
-  if (cli.top_k && *cli.top_k < 0) throw UsageError("--top-k must be >= 0 (0 = off)");
+  if (s.top_k && *s.top_k < 0) throw UsageError("--top-k must be >= 0 (0 = off)");
 }
 
 GalleryManifest parse_json(std::string_view text, const std::string& source, const std::string& stem,

@@ -48,10 +48,8 @@ struct GalleryManifest {
 struct ManifestDefaults {
   std::optional<int64_t> count;
   std::optional<uint64_t> seed_start;
-  std::optional<double> cfg;
-  std::optional<double> temperature;
-  std::optional<int64_t> top_k;
-  ImageSettings model;  // what nobody sets: the model's defaults (default_image_settings())
+  ImageSettingsOverride settings;  // --cfg, --temperature, --top-k
+  ImageSettings model;             // what nobody sets: the model's defaults (default_image_settings())
 };
 
 // Limits that keep a typo from planning an endless run.

@@ -572,7 +572,9 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
     report["init"] = {{"folder", options.init.string()},
                       {"report", io::read_json_file(options.init / "training.json")}};
   }
-  const int64_t vq_steps = options.vq_steps >= 0 ? options.vq_steps : continued ? 0 : options.steps > 0 ? options.steps : 2000;
+  // --vq-steps, else the default: none when continuing, 2000 (or --steps) from scratch.
+  int64_t vq_steps = options.vq_steps;
+  if (vq_steps < 0) vq_steps = continued ? 0 : options.steps > 0 ? options.steps : 2000;
   if (vq_steps > 0) {
     vq_curve = train_vq(model->vq(), vq_steps, options.seed + 1 + (continued ? 1000 : 0), continued);
     report["phases"].push_back(curve_summary("vq", vq_curve, clock.seconds()));

@@ -42,9 +42,9 @@ void add_gallery_command(CLI::App& app) {
     if (cmd->count("--shard") > 0) o.shard = pipelines::parse_shard(f.shard);
     if (cmd->count("--count") > 0) o.defaults.count = f.count;
     if (cmd->count("--seed") > 0) o.defaults.seed_start = f.seed;
-    if (cmd->count("--cfg") > 0) o.defaults.cfg = f.cfg;
-    if (cmd->count("--temperature") > 0) o.defaults.temperature = f.temperature;
-    if (cmd->count("--top-k") > 0) o.defaults.top_k = f.top_k;
+    if (cmd->count("--cfg") > 0) o.defaults.settings.cfg = f.cfg;
+    if (cmd->count("--temperature") > 0) o.defaults.settings.temperature = f.temperature;
+    if (cmd->count("--top-k") > 0) o.defaults.settings.top_k = f.top_k;
     std::cout << pipelines::gallery_summary(pipelines::render_gallery(o)) << std::flush;
   });
 }

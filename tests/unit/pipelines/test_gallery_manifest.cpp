@@ -39,8 +39,8 @@ std::vector<uint64_t> seeds(std::initializer_list<uint64_t> s) { return s; }
 
 TEST(GalleryManifest, EntriesOverDefaultsOverFlagsOverBuiltIns) {
   ManifestDefaults cli;
-  cli.cfg = 2.5;
-  cli.top_k = 9;
+  cli.settings.cfg = 2.5;
+  cli.settings.top_k = 9;
   cli.count = 5;
   GalleryManifest m = parse(R"({
     "title": "Shapes", "_comment": "ignored",
@@ -224,7 +224,7 @@ TEST(ModelImageSettings, FlagsOverTheModelAndTheModelUnderTheManifest) {
   EXPECT_EQ((ImageSettingsOverride{1.5, std::nullopt, 0}.over(model)), (ImageSettings{1.5, 0.5, 0}));
   ManifestDefaults cli;
   cli.model = model;
-  cli.cfg = 4;
+  cli.settings.cfg = 4;
   GalleryManifest m = parse(R"({"entries": ["x", {"prompt": "y", "temperature": 1}]})", cli);
   EXPECT_EQ(m.entries[0].settings, (ImageSettings{4, 0.5, 3}));
   EXPECT_EQ(m.entries[1].settings, (ImageSettings{4, 1, 3}));
