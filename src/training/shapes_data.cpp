@@ -4,6 +4,7 @@
 #include <opencv2/imgproc.hpp>
 
 #include <cmath>
+#include <limits>
 
 #include "core/error.hpp"
 
@@ -71,8 +72,8 @@ ShapeScene random_scene(std::mt19937_64& rng, bool held_out_only) {
 }
 
 ShapeScene jittered(ShapeScene s, std::mt19937_64& rng) {
-  s.dx = static_cast<int>(rng() % 3) - 1;
-  s.dy = static_cast<int>(rng() % 3) - 1;
+  s.dx = static_cast<float>(static_cast<int>(rng() % 3) - 1);
+  s.dy = static_cast<float>(static_cast<int>(rng() % 3) - 1);
   return s;
 }
 
@@ -81,18 +82,26 @@ namespace {
 // Geometry is defined on a 32x32 canvas and scaled to the picture size.
 float unit(int size) { return static_cast<float>(size) / 32.0f; }
 
-cv::Point2f centre_of(const ShapeScene& s, int size) {
-  const float margin = (static_cast<float>(s.radius()) + 2.0f) * unit(size);
-  const float lo = margin, hi = static_cast<float>(size) - margin, mid = static_cast<float>(size) / 2;
-  float x = mid, y = mid;
-  switch (s.position) {
-    case Position::center: break;
-    case Position::top_left: x = lo, y = lo; break;
-    case Position::top_right: x = hi, y = lo; break;
-    case Position::bottom_left: x = lo, y = hi; break;
-    case Position::bottom_right: x = hi, y = hi; break;
+constexpr Position kPositions[] = {Position::center, Position::top_left, Position::top_right, Position::bottom_left,
+                                   Position::bottom_right};
+
+// The canonical centre of a position for a shape of `size`, on the 32x32 canvas.
+cv::Point2f canonical_centre(Size size, Position position) {
+  const float margin = (size == Size::small ? 6.0f : 10.0f) + 2.0f;
+  const float lo = margin, hi = 32.0f - margin, mid = 16.0f;
+  switch (position) {
+    case Position::center: return {mid, mid};
+    case Position::top_left: return {lo, lo};
+    case Position::top_right: return {hi, lo};
+    case Position::bottom_left: return {lo, hi};
+    case Position::bottom_right: return {hi, hi};
   }
-  return {x + static_cast<float>(s.dx) * unit(size), y + static_cast<float>(s.dy) * unit(size)};
+  return {mid, mid};
+}
+
+cv::Point2f centre_of(const ShapeScene& s, int size) {
+  const cv::Point2f c = canonical_centre(s.size, s.position);
+  return {(c.x + s.dx) * unit(size), (c.y + s.dy) * unit(size)};
 }
 
 std::vector<cv::Point> polygon(const ShapeScene& s, cv::Point2f c, int shift, int size) {
@@ -128,6 +137,24 @@ std::vector<cv::Point> polygon(const ShapeScene& s, cv::Point2f c, int shift, in
 
 }  // namespace
 
+ShapeScene loosely_placed(ShapeScene s, std::mt19937_64& rng) {
+  std::uniform_real_distribution<float> uniform(0.0f, 1.0f);
+  s.scale = 0.85f + 0.3f * uniform(rng);
+  // The star's points reach 1.1 radii out; with a pixel and a half more, the anti-aliased edge
+  // stays off the border row, as on the canonical places.
+  const float reach = s.radius() * 1.1f + 1.5f;
+  const cv::Point2f c(reach + (32.0f - 2 * reach) * uniform(rng), reach + (32.0f - 2 * reach) * uniform(rng));
+  float best = std::numeric_limits<float>::max();
+  for (Position p : kPositions) {
+    const cv::Point2f d = c - canonical_centre(s.size, p);
+    if (d.dot(d) < best) best = d.dot(d), s.position = p;
+  }
+  const cv::Point2f home = canonical_centre(s.size, s.position);
+  s.dx = c.x - home.x;
+  s.dy = c.y - home.y;
+  return s;
+}
+
 io::RgbImage render(const ShapeScene& s, int size) {
   const Colour& bg = background_colours()[static_cast<size_t>(s.background)];
   const Colour& fg = shape_colours()[static_cast<size_t>(s.colour)];
@@ -137,7 +164,7 @@ io::RgbImage render(const ShapeScene& s, int size) {
   constexpr int kShift = 4;  // sub-pixel precision for anti-aliased edges
   if (s.shape == Shape::circle) {
     cv::circle(img, cv::Point(static_cast<int>(std::lround(c.x * 16)), static_cast<int>(std::lround(c.y * 16))),
-               static_cast<int>(std::lround(s.radius() * unit(size) * 16)), colour, cv::FILLED, cv::LINE_AA, kShift);
+               static_cast<int>(std::lround(s.radius() * unit(size) * 16.0f)), colour, cv::FILLED, cv::LINE_AA, kShift);
   } else {
     std::vector<std::vector<cv::Point>> polys = {polygon(s, c, kShift, size)};
     cv::fillPoly(img, polys, colour, cv::LINE_AA, kShift);

@@ -39,11 +39,15 @@ struct ShapeScene {
   int background = 0;  // index into background_colours()
   Size size = Size::large;
   Position position = Position::center;
-  // Offset of the centre from its canonical place, in pixels of a 32x32 picture (see jittered()).
-  int dx = 0, dy = 0;
+  // Offset of the centre from its canonical place, in pixels of a 32x32 picture (see jittered() and
+  // loosely_placed()).
+  float dx = 0, dy = 0;
+  // Drawn size relative to the size's nominal radius (loosely_placed() varies it).
+  float scale = 1;
 
-  // In pixels of a 32x32 picture: small 6, large 10, fixed per size (variety comes from jittered()).
-  int radius() const { return size == Size::small ? 6 : 10; }
+  // In pixels of a 32x32 picture: small 6, large 10; the canonical places are laid out for these.
+  int nominal_radius() const { return size == Size::small ? 6 : 10; }
+  float radius() const { return static_cast<float>(nominal_radius()) * scale; }
 
   std::string shape_name() const;
   std::string colour_name() const;
@@ -60,6 +64,11 @@ ShapeScene random_scene(std::mt19937_64& rng, bool held_out_only = false);
 // The scene moved by up to one pixel in x and y: variety, so that neither the VQ tokenizer, nor the
 // understanding path, nor image generation depends on one exact picture per prompt.
 ShapeScene jittered(ShapeScene scene, std::mt19937_64& rng);
+
+// The scene redrawn anywhere on the canvas (the whole shape visible) at 85-115 % of its size, its
+// position then being the nearest canonical place: the pictures `describe` meets (a generated one,
+// a user's) are not drawn on the training grid, and reading them must not depend on it.
+ShapeScene loosely_placed(ShapeScene scene, std::mt19937_64& rng);
 
 // Renders the scene at `size` x `size` pixels (anti-aliased edges); the demo model works at 32.
 io::RgbImage render(const ShapeScene& scene, int size = 32);

@@ -8,6 +8,8 @@
 #include <regex>
 #include <set>
 
+#include <opencv2/imgproc.hpp>
+
 #include "text/bpe_trainer.hpp"
 #include "text/tokenizer.hpp"
 #include "training/arithmetic_data.hpp"
@@ -65,14 +67,84 @@ TEST(ShapesData, ScenesAreCanonicalUntilJittered) {
     ShapeScene s = random_scene(rng);
     EXPECT_EQ(s.dx, 0);
     EXPECT_EQ(s.dy, 0);
-    EXPECT_EQ(s.radius(), s.size == Size::small ? 6 : 10);
+    EXPECT_EQ(s.radius(), s.size == Size::small ? 6.0f : 10.0f);
     ShapeScene j = jittered(s, rng);
     EXPECT_LE(std::abs(j.dx), 1);
     EXPECT_LE(std::abs(j.dy), 1);
     EXPECT_EQ(canonical_prompt(j), canonical_prompt(s));  // the same picture as far as words go
-    offsets.insert({j.dx, j.dy});
+    offsets.insert({static_cast<int>(j.dx), static_cast<int>(j.dy)});
   }
   EXPECT_EQ(offsets.size(), 9u);
+}
+
+// The shape's bounding box and covered area (anti-aliased pixels count in part) in a 256x256
+// rendering, fine enough that anti-aliasing and pixel rounding matter little.
+constexpr int kFine = 256;
+struct Drawn {
+  cv::Rect box;
+  double area = 0;
+};
+Drawn drawn(const ShapeScene& s) {
+  io::RgbImage img = render(s, kFine);
+  const Colour& bg = background_colours()[static_cast<size_t>(s.background)];
+  const Colour& fg = shape_colours()[static_cast<size_t>(s.colour)];
+  cv::Mat mask(img.height, img.width, CV_8U, cv::Scalar(0));
+  Drawn d;
+  for (int y = 0; y < img.height; ++y) {
+    for (int x = 0; x < img.width; ++x) {
+      const uint8_t* p = &img.pixels[static_cast<size_t>((y * img.width + x) * 3)];
+      const int channel = std::abs(fg.r - bg.r) >= std::abs(fg.g - bg.g) ? 0 : 1;  // one that differs
+      const int full = channel == 0 ? fg.r - bg.r : fg.g - bg.g;
+      const int here = p[channel] - (channel == 0 ? bg.r : bg.g);
+      if (full != 0) d.area += static_cast<double>(here) / full;
+      mask.at<uint8_t>(y, x) = (p[0] != bg.r || p[1] != bg.g || p[2] != bg.b) ? 255 : 0;
+    }
+  }
+  d.box = cv::boundingRect(mask);
+  return d;
+}
+
+TEST(ShapesData, LooselyPlacedShapesStayWholeAndTakeTheNearestPlace) {
+  std::mt19937_64 rng(11);
+  std::set<Position> positions;
+  float lo = 1, hi = 1;
+  for (int i = 0; i < 400; ++i) {
+    ShapeScene s = random_scene(rng);
+    ShapeScene l = loosely_placed(s, rng);
+    EXPECT_EQ(l.shape, s.shape);
+    EXPECT_EQ(l.size, s.size);
+    EXPECT_GE(l.scale, 0.85f);
+    EXPECT_LE(l.scale, 1.15f);
+    lo = std::min(lo, l.scale), hi = std::max(hi, l.scale);
+    // No edge of the canvas cuts the shape: it covers (nearly: edges fall differently on the pixel
+    // grid) as much as the same shape in the middle, and background remains all round it.
+    ShapeScene middle = l;
+    middle.position = Position::center;
+    middle.dx = middle.dy = 0;
+    const Drawn here = drawn(l);
+    EXPECT_GE(here.area, 0.97 * drawn(middle).area) << canonical_prompt(l);
+    EXPECT_GE(std::min(here.box.x, here.box.y), 1) << canonical_prompt(l);
+    EXPECT_LE(std::max(here.box.x + here.box.width, here.box.y + here.box.height), kFine - 1) << canonical_prompt(l);
+    // The centre is nearer to the place it is named after than to any other (each place's centre
+    // measured from a picture drawn there, in pixels of the 32x32 canvas).
+    ShapeScene home = l;
+    home.dx = home.dy = 0;
+    const cv::Rect named = drawn(home).box;
+    const float own = l.dx * l.dx + l.dy * l.dy;
+    for (Position p : {Position::center, Position::top_left, Position::top_right, Position::bottom_left,
+                       Position::bottom_right}) {
+      ShapeScene other = home;
+      other.position = p;
+      const cv::Rect there = drawn(other).box;
+      const float ddx = l.dx + static_cast<float>(named.x - there.x) * 32.0f / kFine;
+      const float ddy = l.dy + static_cast<float>(named.y - there.y) * 32.0f / kFine;
+      EXPECT_LE(own, ddx * ddx + ddy * ddy + 0.1f) << canonical_prompt(l) << " vs " << position_name(p);
+    }
+    positions.insert(l.position);
+  }
+  EXPECT_EQ(positions.size(), 5u);
+  EXPECT_LT(lo, 0.88f);  // the whole size range is used
+  EXPECT_GT(hi, 1.12f);
 }
 
 TEST(ArithmeticData, TracesReachTheBoxedResult) {
