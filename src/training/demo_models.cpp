@@ -297,14 +297,30 @@ at::Tensor generation_loss(models::JanusModel& m, const text::Tokenizer& tok, co
   return at::cross_entropy_loss(logits.reshape({-1, logits.size(-1)}), targets.reshape({-1}));
 }
 
-// The pictures of `scenes`, every other one as the VQ tokenizer redraws it: `describe` then also
-// reads the model's own generated pictures (softer edges, small artefacts), which the round trip asks
-// for. With understanding_scenes() this redraws one pixel-moved and one loosely placed scene in four.
+// VQ token ids of latents `z`, where each token is, with probability `swap`, replaced by one of its
+// four next-nearest codebook entries: the kind of slip a language model sampling image tokens makes
+// (a plausible neighbour, not a random code).
+at::Tensor noisy_quantize(models::VqModel& vq, const at::Tensor& z, double swap) {
+  at::Tensor flat = z.permute({0, 2, 3, 1}).reshape({-1, z.size(1)}).to(at::kFloat);
+  flat = flat / flat.norm(2, -1, true).clamp_min(1e-12);
+  at::Tensor book = vq.weights().codebook.to(at::kFloat);
+  book = book / book.norm(2, -1, true).clamp_min(1e-12);
+  at::Tensor nearest = std::get<1>(at::matmul(flat, book.t()).topk(5, 1));  // [N, 5], most similar first
+  at::Tensor pick = at::randint(1, 5, {nearest.size(0), 1}, at::kLong)
+                        .masked_fill_(at::rand({nearest.size(0), 1}) >= swap, 0);
+  return nearest.gather(1, pick).view({z.size(0), -1});
+}
+
+// The pictures of `scenes`, every other one as the VQ tokenizer redraws it from slightly noisy tokens
+// (noisy_quantize()): `describe` then also reads pictures like the model's own generated ones (softer
+// edges, small artefacts), which the round trip asks for. With understanding_scenes() this redraws
+// one pixel-moved and one loosely placed scene in four.
 at::Tensor understanding_pixels(models::VqModel& vq, const std::vector<ShapeScene>& scenes) {
   c10::NoGradGuard no_grad;
   at::Tensor pixels = image_batch(scenes);
   at::Tensor to_redraw = (at::arange(pixels.size(0)) % 2 == 1).nonzero().flatten();  // 1, 3, 5, ...
-  at::Tensor redrawn = vq.decode_tokens(vq.quantize(vq.encode(pixels.index_select(0, to_redraw))));
+  at::Tensor tokens = noisy_quantize(vq, vq.encode(pixels.index_select(0, to_redraw)), 0.15);
+  at::Tensor redrawn = vq.decode_tokens(tokens);
   return pixels.index_copy_(0, to_redraw, redrawn.clamp(-1, 1).to(pixels.scalar_type()));  // bf16 under autocast
 }
 
@@ -595,23 +611,36 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   write_reconstructions(dir / "vq_reconstruction.png", model->vq(), options.seed + 9);
   for (const auto& [_, t] : model->vq().named_tensors()) t.requires_grad_(false);
 
-  // 2. The vision encoder and aligner alone (a short phase, also when continuing with --init).
-  clock.restart();
-  const int64_t vision_steps = is_smoke_run(options) ? options.steps : 1500;
-  LossCurve vision_curve = pretrain_vision(*model, model->vq(), vision_steps, options.seed + 4);
-  report["phases"].push_back(curve_summary("vision", vision_curve, clock.seconds()));
+  // 2. The vision encoder and aligner alone (a short phase, also when continuing with --init; not with
+  // --vision-only, whose language model reads the aligned tokens it was trained on and must go on doing so).
+  LossCurve vision_curve;
+  if (!options.vision_only) {
+    clock.restart();
+    const int64_t vision_steps = is_smoke_run(options) ? options.steps : 1500;
+    vision_curve = pretrain_vision(*model, model->vq(), vision_steps, options.seed + 4);
+    report["phases"].push_back(curve_summary("vision", vision_curve, clock.seconds()));
+  }
 
-  // 3. The language model, vision encoder, aligners and generation head, on both tasks (VQ frozen).
+  // 3. The language model, vision encoder, aligners and generation head, on both tasks (VQ frozen);
+  // with --vision-only the vision encoder and aligner alone, on understanding, through the frozen
+  // language model (image generation stays exactly as it was).
   std::vector<at::Tensor> params;
-  {
+  if (options.vision_only) {
+    params = model->understanding_parameters();
+  } else {
     std::set<const void*> vq_tensors;
     for (const auto& [_, t] : model->vq().named_tensors()) vq_tensors.insert(t.unsafeGetTensorImpl());
     for (const auto& p : model->parameters()) {
       if (!vq_tensors.count(p.unsafeGetTensorImpl())) params.push_back(p);
     }
   }
+  {  // the other tensors only pass gradients on: no weight gradients are computed for them
+    std::set<const void*> trained;
+    for (const auto& p : params) trained.insert(p.unsafeGetTensorImpl());
+    for (const auto& p : model->parameters()) p.requires_grad_(trained.count(p.unsafeGetTensorImpl()) > 0);
+  }
   TrainOptions o;
-  o.label = "janus lm";
+  o.label = options.vision_only ? "janus understanding" : "janus lm";
   o.bf16_autocast = cpu_has_fast_bf16();
   o.steps = options.steps > 0 ? options.steps : 7000;
   // A continued model (--init) restarts its cosine schedule from a lower peak, keeping what it learned.
@@ -622,10 +651,11 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   std::mt19937_64 rng(options.seed + 2 + (options.init.empty() ? 0 : 1000));
   clock.restart();
   LossCurve lm_curve = train(params, o, [&](int64_t) {
+    if (options.vision_only) return understanding_loss(*model, tok, ids, model->vq(), rng, 16);
     return generation_loss(*model, tok, ids, model->vq(), rng, 12) +
            understanding_loss(*model, tok, ids, model->vq(), rng, 8);
   });
-  report["phases"].push_back(curve_summary("janus_lm", lm_curve, clock.seconds()));
+  report["phases"].push_back(curve_summary(options.vision_only ? "understanding" : "janus_lm", lm_curve, clock.seconds()));
   for (auto& p : params) p.requires_grad_(false);
 
   const int eval_n = is_smoke_run(options) ? 4 : 48;
@@ -634,8 +664,11 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   write_janus_folder(dir, *model, tokenizer_json);
   std::vector<std::pair<std::string, LossCurve>> curves;
   if (!vq_curve.loss.empty()) curves.push_back({continued ? "vq tokenizer, continued" : "vq tokenizer", vq_curve});
-  curves.push_back({"vision encoder (probe)", vision_curve});
-  curves.push_back({continued ? "janus lm (gen + und), continued" : "janus lm (gen + und)", lm_curve});
+  if (!vision_curve.loss.empty()) curves.push_back({"vision encoder (probe)", vision_curve});
+  curves.push_back({options.vision_only ? "vision encoder + aligner (und), continued"
+                    : continued         ? "janus lm (gen + und), continued"
+                                        : "janus lm (gen + und)",
+                    lm_curve});
   write_loss_plot(dir / "loss_curve.png", curves);
   report["seconds"] = total.seconds();
   write_json_file(dir / "training.json", report);

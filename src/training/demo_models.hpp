@@ -29,6 +29,10 @@ struct DemoOptions {
   // janus only: steps of the VQ tokenizer phase (-1: the default, 2000 from scratch and none with
   // --init; with --init, N > 0 trains the kept tokenizer further and the language model follows).
   int64_t vq_steps = -1;
+  // janus only, with `init`: train the image-understanding path alone (vision encoder and aligner,
+  // through the frozen language model); the language model, image generation and the VQ tokenizer
+  // stay exactly as they were.
+  bool vision_only = false;
 };
 
 // The demo tokenizer.json (both families' special tokens).

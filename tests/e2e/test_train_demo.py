@@ -82,6 +82,17 @@ def test_janus_init_continues_from_saved_weights(tmp_path):
     assert (third / "tokenizer.json").read_bytes() == (first / "tokenizer.json").read_bytes()
     w3 = load_file(str(third / "model.safetensors"))
     assert any(not (w1[k] == w3[k]).all() for k in vq)
+    # --vision-only trains the vision encoder and aligner alone; everything else (language model,
+    # generation path, VQ tokenizer) is kept bit for bit, so generate draws exactly as before.
+    fourth = tmp_path / "fourth"
+    d = json.loads(run("train-demo", "janus", "--out", str(fourth), "--init", str(first), "--vision-only",
+                       "--steps", "4", "--seed", "3"))
+    assert [p["phase"] for p in d["phases"]] == ["understanding"]
+    w4 = load_file(str(fourth / "model.safetensors"))
+    understanding = ("model.vision_model.", "model.aligner.")
+    assert all((w1[k] == w4[k]).all() for k in w1 if not k.startswith(understanding))
+    for prefix in understanding:
+        assert any(not (w1[k] == w4[k]).all() for k in w1 if k.startswith(prefix)), prefix
 
 
 def test_init_needs_a_trained_janus_folder(tmp_path):
@@ -97,6 +108,16 @@ def test_vq_steps_is_for_janus_only(tmp_path):
         r = subprocess.run([JANUSKIT, "train-demo", *args, "--out", str(tmp_path / "x")], capture_output=True,
                            text=True)
         assert r.returncode == 2 and r.stderr.startswith("error: ") and "--vq-steps" in r.stderr, r.stderr
+        assert not (tmp_path / "x").exists()
+
+
+def test_vision_only_needs_init_and_keeps_the_tokenizer(tmp_path):
+    (tmp_path / "training.json").write_text("{}")
+    for args in (["janus", "--vision-only"], ["reasoner", "--vision-only"],
+                 ["janus", "--init", str(tmp_path), "--vision-only", "--vq-steps", "5"]):
+        r = subprocess.run([JANUSKIT, "train-demo", *args, "--out", str(tmp_path / "x")], capture_output=True,
+                           text=True)
+        assert r.returncode == 2 and r.stderr.startswith("error: ") and "--vision-only" in r.stderr, r.stderr
         assert not (tmp_path / "x").exists()
 
 
