@@ -319,7 +319,7 @@ at::Tensor understanding_pixels(models::VqModel& vq, const std::vector<ShapeScen
   c10::NoGradGuard no_grad;
   at::Tensor pixels = image_batch(scenes);
   at::Tensor to_redraw = (at::arange(pixels.size(0)) % 2 == 1).nonzero().flatten();  // 1, 3, 5, ...
-  at::Tensor tokens = noisy_quantize(vq, vq.encode(pixels.index_select(0, to_redraw)), 0.15);
+  at::Tensor tokens = noisy_quantize(vq, vq.encode(pixels.index_select(0, to_redraw)), 0.3);
   at::Tensor redrawn = vq.decode_tokens(tokens);
   return pixels.index_copy_(0, to_redraw, redrawn.clamp(-1, 1).to(pixels.scalar_type()));  // bf16 under autocast
 }
