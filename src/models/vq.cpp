@@ -198,14 +198,22 @@ at::Tensor VqModel::encode(const at::Tensor& pixels) const {
   return conv(*weights_.quant_conv, x);
 }
 
-at::Tensor VqModel::quantize(const at::Tensor& z) const {
+at::Tensor VqModel::code_distances(const at::Tensor& z) const {
   // Both sides L2-normalised (VQ-16 uses codebook_l2_norm): nearest by squared distance.
   at::Tensor flat = z.permute({0, 2, 3, 1}).reshape({-1, config_.codebook_dim}).to(at::kFloat);
   flat = flat / flat.norm(2, -1, true).clamp_min(1e-12);
   at::Tensor book = weights_.codebook.to(at::kFloat);
   book = book / book.norm(2, -1, true).clamp_min(1e-12);
-  at::Tensor dist = flat.pow(2).sum(1, true) + book.pow(2).sum(1) - 2 * at::matmul(flat, book.t());
-  return dist.argmin(1).view({z.size(0), -1});
+  return flat.pow(2).sum(1, true) + book.pow(2).sum(1) - 2 * at::matmul(flat, book.t());
+}
+
+at::Tensor VqModel::quantize(const at::Tensor& z) const {
+  return code_distances(z).argmin(1).view({z.size(0), -1});
+}
+
+at::Tensor VqModel::nearest_codes(const at::Tensor& z, int64_t k) const {
+  at::Tensor ids = std::get<1>(code_distances(z).topk(k, 1, /*largest=*/false, /*sorted=*/true));
+  return ids.view({z.size(0), -1, k});
 }
 
 at::Tensor to_uint8_images(const at::Tensor& images) {

@@ -91,6 +91,9 @@ class VqModel {
   at::Tensor encode(const at::Tensor& pixels) const;
   // Nearest L2-normalised codebook entry per latent position -> ids [B, grid²].
   at::Tensor quantize(const at::Tensor& z) const;
+  // The `k` nearest entries per latent position, nearest first -> ids [B, grid², k]; column 0 is
+  // quantize()'s choice.
+  at::Tensor nearest_codes(const at::Tensor& z, int64_t k) const;
   // Normalised codebook rows for ids: [..., dim].
   at::Tensor codebook_lookup(const at::Tensor& ids) const;
 
@@ -101,6 +104,9 @@ class VqModel {
   VqWeights& weights() { return weights_; }
 
  private:
+  // Squared distances [B·grid², K] between the L2-normalised latents and codebook entries.
+  at::Tensor code_distances(const at::Tensor& z) const;
+
   VqConfig config_;
   VqWeights weights_;
   NamedTensors named_;

@@ -300,18 +300,14 @@ at::Tensor generation_loss(models::JanusModel& m, const text::Tokenizer& tok, co
 // VQ token ids of latents `z`, where each token is, with probability `swap`, replaced by one of its
 // four next-nearest codebook entries: the kind of slip a language model sampling image tokens makes
 // (a plausible neighbour, not a random code).
-at::Tensor noisy_quantize(models::VqModel& vq, const at::Tensor& z, double swap) {
-  at::Tensor flat = z.permute({0, 2, 3, 1}).reshape({-1, z.size(1)}).to(at::kFloat);
-  flat = flat / flat.norm(2, -1, true).clamp_min(1e-12);
-  at::Tensor book = vq.weights().codebook.to(at::kFloat);
-  book = book / book.norm(2, -1, true).clamp_min(1e-12);
-  at::Tensor nearest = std::get<1>(at::matmul(flat, book.t()).topk(5, 1));  // [N, 5], most similar first
+at::Tensor noisy_quantize(const models::VqModel& vq, const at::Tensor& z, double swap) {
+  at::Tensor nearest = vq.nearest_codes(z, 5).flatten(0, 1);  // [N, 5], nearest first
   at::Tensor pick = at::randint(1, 5, {nearest.size(0), 1}, at::kLong)
                         .masked_fill_(at::rand({nearest.size(0), 1}) >= swap, 0);
   return nearest.gather(1, pick).view({z.size(0), -1});
 }
 
-// The pictures of `scenes`, every other one as the VQ tokenizer redraws it from slightly noisy tokens
+// The pictures of `scenes`, every other one as the VQ tokenizer redraws it from noisy tokens
 // (noisy_quantize()): `describe` then also reads pictures like the model's own generated ones (softer
 // edges, small artefacts), which the round trip asks for. With understanding_scenes() this redraws
 // one pixel-moved and one loosely placed scene in four.

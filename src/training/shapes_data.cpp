@@ -85,9 +85,9 @@ float unit(int size) { return static_cast<float>(size) / 32.0f; }
 constexpr Position kPositions[] = {Position::center, Position::top_left, Position::top_right, Position::bottom_left,
                                    Position::bottom_right};
 
-// The canonical centre of a position for a shape of `size`, on the 32x32 canvas.
-cv::Point2f canonical_centre(Size size, Position position) {
-  const float margin = (size == Size::small ? 6.0f : 10.0f) + 2.0f;
+// The canonical centre of `position` for the scene's shape size (its nominal radius), on the 32x32 canvas.
+cv::Point2f canonical_centre(const ShapeScene& s, Position position) {
+  const float margin = static_cast<float>(s.nominal_radius()) + 2.0f;
   const float lo = margin, hi = 32.0f - margin, mid = 16.0f;
   switch (position) {
     case Position::center: return {mid, mid};
@@ -100,7 +100,7 @@ cv::Point2f canonical_centre(Size size, Position position) {
 }
 
 cv::Point2f centre_of(const ShapeScene& s, int size) {
-  const cv::Point2f c = canonical_centre(s.size, s.position);
+  const cv::Point2f c = canonical_centre(s, s.position);
   return {(c.x + s.dx) * unit(size), (c.y + s.dy) * unit(size)};
 }
 
@@ -146,10 +146,10 @@ ShapeScene loosely_placed(ShapeScene s, std::mt19937_64& rng) {
   const cv::Point2f c(reach + (32.0f - 2 * reach) * uniform(rng), reach + (32.0f - 2 * reach) * uniform(rng));
   float best = std::numeric_limits<float>::max();
   for (Position p : kPositions) {
-    const cv::Point2f d = c - canonical_centre(s.size, p);
+    const cv::Point2f d = c - canonical_centre(s, p);
     if (d.dot(d) < best) best = d.dot(d), s.position = p;
   }
-  const cv::Point2f home = canonical_centre(s.size, s.position);
+  const cv::Point2f home = canonical_centre(s, s.position);
   s.dx = c.x - home.x;
   s.dy = c.y - home.y;
   return s;

@@ -174,6 +174,17 @@ TEST(JanusVq, EncoderAndNormalisedQuantizer) {
   at::Tensor z = m->vq().encode(f.tensors.view("vq_input"));
   EXPECT_LT(test::rel_error(z, f.tensors.view("vq_latent")), 1e-4);
   EXPECT_TRUE(at::equal(m->vq().quantize(z), f.tensors.view("vq_ids")));
+  // The k nearest codes: the reference's choice first, then distinct codes, no nearer than it.
+  at::Tensor near = m->vq().nearest_codes(z, 3);
+  ASSERT_EQ(near.sizes(), (std::vector<int64_t>{z.size(0), z.size(2) * z.size(3), 3}));
+  EXPECT_TRUE(at::equal(near.select(2, 0), f.tensors.view("vq_ids")));
+  EXPECT_FALSE(at::eq(near.select(2, 0), near.select(2, 1)).any().item<bool>());
+  at::Tensor book = m->vq().codebook_lookup(near);  // normalised rows [B, N, 3, dim]
+  at::Tensor flat = z.permute({0, 2, 3, 1}).reshape({z.size(0), -1, 1, z.size(1)}).to(at::kFloat);
+  flat = flat / flat.norm(2, -1, true).clamp_min(1e-12);
+  at::Tensor dist = (flat - book.to(at::kFloat)).pow(2).sum(-1);  // [B, N, 3]
+  EXPECT_TRUE((dist.select(2, 1) >= dist.select(2, 0) - 1e-6).all().item<bool>());
+  EXPECT_TRUE((dist.select(2, 2) >= dist.select(2, 1) - 1e-6).all().item<bool>());
 }
 
 TEST(JanusOriginalNaming, BinCheckpointGivesIdenticalOutputs) {
