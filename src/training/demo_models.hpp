@@ -20,14 +20,17 @@ namespace januskit::training {
 
 struct DemoOptions {
   std::filesystem::path out;  // the model folder to write (replaced atomically)
-  int64_t steps = 0;          // 0: the defaults (full training); otherwise every phase runs this many
+  // 0: the defaults (full training); otherwise the main phase runs this many (janus: the VQ phase
+  // too, up to its default 2000; the vision pre-training keeps its 1500 unless this is a smoke run).
+  int64_t steps = 0;
   uint64_t seed = 1234;
   // janus only: start from the weights of a trained demo-janus folder instead of random ones, skip the
   // VQ phase (its tokenizer is kept) and train the language model further (`steps` steps, or the
-  // default schedule). Continuing costs minutes where retraining the VQ tokenizer costs most of an hour.
+  // default schedule). Continuing costs minutes where a run from scratch costs about an hour.
   std::filesystem::path init;
-  // janus only: steps of the VQ tokenizer phase (-1: the default, 2000 from scratch and none with
-  // --init; with --init, N > 0 trains the kept tokenizer further and the language model follows).
+  // janus only: steps of the VQ tokenizer phase (-1: the default, 2000 (at most `steps`) from scratch
+  // and none with --init; with --init, N > 0 trains the kept tokenizer further and the language model
+  // follows).
   int64_t vq_steps = -1;
   // janus only, with `init`: train the image-understanding path alone (vision encoder and aligner,
   // through the frozen language model); the language model, image generation and the VQ tokenizer

@@ -17,12 +17,12 @@ void add_train_demo_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("train-demo", "Train the small demo models januskit ships (CPU, seeded)");
   cmd->add_option("model", flags->which, "janus or reasoner")->required()->check(CLI::IsMember({"janus", "reasoner"}));
   cmd->add_option("--out", flags->options.out, "Model folder to write (replaced when training finishes)")->required();
-  cmd->add_option("--steps", flags->options.steps, "Steps per training phase (default: the full schedule)");
+  cmd->add_option("--steps", flags->options.steps, "Steps of the main training phase (default: the full schedule, janus 12000, reasoner 2500)");
   cmd->add_option("--seed", flags->options.seed, "Seed of every random draw")->capture_default_str();
   cmd->add_option("--init", flags->options.init,
                   "janus: continue from this trained demo-janus folder (keeps its VQ tokenizer, trains the LM)");
   cmd->add_option("--vq-steps", flags->options.vq_steps,
-                  "janus: steps of the VQ tokenizer phase (default 2000; with --init 0, i.e. the tokenizer is kept)");
+                  "janus: steps of the VQ tokenizer phase (default 2000, at most --steps; with --init 0, i.e. the tokenizer is kept)");
   cmd->add_flag("--vision-only", flags->options.vision_only,
                "janus, with --init: train only the vision encoder and aligner (describe); generation stays as it is");
   cmd->callback([flags] {
