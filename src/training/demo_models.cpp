@@ -569,6 +569,24 @@ bool is_smoke_run(const DemoOptions& options) { return options.steps > 0 && opti
 
 }  // namespace
 
+JanusSchedule janus_schedule(const DemoOptions& options) {
+  const bool continued = !options.init.empty();
+  JanusSchedule s;
+  // --vq-steps, else none when continuing (the tokenizer is kept), 2000 from scratch (fewer when
+  // --steps asks for fewer, as the smoke tests do).
+  s.vq = options.vq_steps >= 0 ? options.vq_steps
+         : continued           ? 0
+         : options.steps > 0   ? std::min<int64_t>(options.steps, 2000)
+                               : 2000;
+  // --vision-only skips it: its language model reads the aligned tokens it was trained on and must
+  // go on doing so.
+  s.vision = options.vision_only ? 0 : is_smoke_run(options) ? options.steps : 1500;
+  // 12,000 steps from scratch (with the VQ and vision phases about an hour on two cores) is the run
+  // shipped as models/demo-janus; see models/README.md for what it measures.
+  s.lm = options.steps > 0 ? options.steps : 12000;
+  return s;
+}
+
 nlohmann::json train_demo_janus(const DemoOptions& options) {
   Stopwatch total;
   at::manual_seed(options.seed);
@@ -597,24 +615,19 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
     report["init"] = {{"folder", options.init.string()},
                       {"report", io::read_json_file(options.init / "training.json")}};
   }
-  // --vq-steps, else the default: none when continuing, 2000 from scratch (fewer when --steps asks
-  // for fewer, as the smoke tests do).
-  int64_t vq_steps = options.vq_steps;
-  if (vq_steps < 0) vq_steps = continued ? 0 : options.steps > 0 ? std::min<int64_t>(options.steps, 2000) : 2000;
-  if (vq_steps > 0) {
-    vq_curve = train_vq(model->vq(), vq_steps, options.seed + 1 + (continued ? 1000 : 0), continued);
+  const JanusSchedule schedule = janus_schedule(options);
+  if (schedule.vq > 0) {
+    vq_curve = train_vq(model->vq(), schedule.vq, options.seed + 1 + (continued ? 1000 : 0), continued);
     report["phases"].push_back(curve_summary("vq", vq_curve, clock.seconds()));
   }
   write_reconstructions(dir / "vq_reconstruction.png", model->vq(), options.seed + 9);
   for (const auto& [_, t] : model->vq().named_tensors()) t.requires_grad_(false);
 
-  // 2. The vision encoder and aligner alone (a short phase, also when continuing with --init; not with
-  // --vision-only, whose language model reads the aligned tokens it was trained on and must go on doing so).
+  // 2. The vision encoder and aligner alone (a short phase, also when continuing with --init).
   LossCurve vision_curve;
-  if (!options.vision_only) {
+  if (schedule.vision > 0) {
     clock.restart();
-    const int64_t vision_steps = is_smoke_run(options) ? options.steps : 1500;
-    vision_curve = pretrain_vision(*model, model->vq(), vision_steps, options.seed + 4);
+    vision_curve = pretrain_vision(*model, model->vq(), schedule.vision, options.seed + 4);
     report["phases"].push_back(curve_summary("vision", vision_curve, clock.seconds()));
   }
 
@@ -639,9 +652,7 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   TrainOptions o;
   o.label = options.vision_only ? "janus understanding" : "janus lm";
   o.bf16_autocast = cpu_has_fast_bf16();
-  // 12,000 steps from scratch (with the 2,000 VQ steps about an hour on two cores) is the run shipped
-  // as models/demo-janus; see models/README.md for what it measures.
-  o.steps = options.steps > 0 ? options.steps : 12000;
+  o.steps = schedule.lm;
   // A continued model (--init) restarts its cosine schedule from a lower peak, keeping what it learned.
   o.learning_rate = options.init.empty() ? 1.5e-3 : 1e-3;
   o.min_learning_rate = 1e-4;

@@ -38,6 +38,16 @@ struct DemoOptions {
   bool vision_only = false;
 };
 
+// Steps of each phase of `train-demo janus` for these options. The defaults (no --steps, no --init)
+// are the run shipped as models/demo-janus: VQ tokenizer 2000, vision pre-training 1500, language
+// model 12000.
+struct JanusSchedule {
+  int64_t vq = 0;      // 0: the tokenizer is kept as it is (--init)
+  int64_t vision = 0;  // 0: no vision pre-training (--vision-only)
+  int64_t lm = 0;      // the language model (or, with --vision-only, the vision encoder and aligner)
+};
+JanusSchedule janus_schedule(const DemoOptions& options);
+
 // The demo tokenizer.json (both families' special tokens).
 nlohmann::json demo_tokenizer();
 
