@@ -654,11 +654,11 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   o.bf16_autocast = cpu_has_fast_bf16();
   o.steps = schedule.lm;
   // A continued model (--init) restarts its cosine schedule from a lower peak, keeping what it learned.
-  o.learning_rate = options.init.empty() ? 1.5e-3 : 1e-3;
+  o.learning_rate = continued ? 1e-3 : 1.5e-3;
   o.min_learning_rate = 1e-4;
   o.warmup = std::min<int64_t>(100, o.steps / 4 + 1);
   // Another stream of examples than the run it continues.
-  std::mt19937_64 rng(options.seed + 2 + (options.init.empty() ? 0 : 1000));
+  std::mt19937_64 rng(options.seed + 2 + (continued ? 1000 : 0));
   clock.restart();
   LossCurve lm_curve = train(params, o, [&](int64_t) {
     if (options.vision_only) return understanding_loss(*model, tok, ids, model->vq(), rng, 16);

@@ -85,7 +85,8 @@ def test_vq_tokenizer_keeps_colour_and_shape():
     `codebook_l2_norm`, so latents and codebook rows are both L2-normalised before the search (as
     januskit's `VqModel::quantize` and the training do), while transformers' quantizer compares the
     raw latents with the raw rows. On the demo model the two disagree on most tokens, and judging
-    transformers' codes measured a tokenizer the language model never saw (39/48 instead of 45/48).
+    transformers' codes measured a tokenizer the language model never saw (39/48 instead of 45/48 on
+    the demo model shipped before 2026-11-29).
     """
     import numpy as np
     import torch
