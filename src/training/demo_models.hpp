@@ -48,6 +48,9 @@ struct JanusSchedule {
 };
 JanusSchedule janus_schedule(const DemoOptions& options);
 
+// Steps of `train-demo reasoner`: --steps, else the run shipped as models/demo-r1 (2500).
+int64_t reasoner_steps(const DemoOptions& options);
+
 // The demo tokenizer.json (both families' special tokens).
 nlohmann::json demo_tokenizer();
 

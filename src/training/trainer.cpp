@@ -9,6 +9,10 @@
 
 #include <cmath>
 
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "core/error.hpp"
 #include "core/progress.hpp"
 #include "io/png.hpp"
@@ -104,6 +108,23 @@ class CpuAutocast {
   bool enabled_;
 };
 
+// Training allocates and frees the same activation and gradient buffers every step. With glibc's
+// defaults, buffers above its mmap threshold are unmapped when freed and mapped (and zeroed by the
+// kernel) again next step: 131 million page faults in a 58-minute demo-janus run. Kept in the heap
+// for reuse, 199 vision + 199 language-model steps fault 18x less, spend 1 s instead of 8 s in the
+// kernel and run 5-10 % faster (docs/perf.md).
+void keep_freed_buffers_for_reuse() {
+#if defined(__GLIBC__)
+  static const bool done = [] {
+    mallopt(M_MMAP_THRESHOLD, 256 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+    mallopt(M_TOP_PAD, 256 << 20);
+    return true;
+  }();
+  (void)done;
+#endif
+}
+
 double scheduled_lr(const TrainOptions& o, int64_t step) {
   if (step < o.warmup) return o.learning_rate * static_cast<double>(step + 1) / static_cast<double>(o.warmup);
   const double progress = static_cast<double>(step - o.warmup) / std::max<double>(1, static_cast<double>(o.steps - o.warmup));
@@ -113,6 +134,7 @@ double scheduled_lr(const TrainOptions& o, int64_t step) {
 
 LossCurve train(std::vector<at::Tensor> parameters, const TrainOptions& o, const LossFunction& loss_fn,
                 const std::function<void(int64_t, double)>& on_step) {
+  keep_freed_buffers_for_reuse();
   AdamW optimizer(std::move(parameters), o);
   LossCurve curve;
   ProgressBar bar(o.steps, o.label, "step");

@@ -92,7 +92,9 @@ def test_vq_tokenizer_keeps_colour_and_shape():
     import torch
     import torch.nn.functional as F
     from transformers import JanusForConditionalGeneration
-    folder = pathlib.Path(__file__).resolve().parents[2] / "models" / "demo-janus"
+    # The folder januskit itself would pick: $JANUSKIT_MODELS first, as the binary does.
+    models = os.environ.get("JANUSKIT_MODELS") or pathlib.Path(__file__).resolve().parents[2] / "models"
+    folder = pathlib.Path(models) / "demo-janus"
     vq = JanusForConditionalGeneration.from_pretrained(folder).eval().model.vqmodel
     pictures = np.stack([shapes.render(*s) for s in scenes()])
     with torch.no_grad():

@@ -17,7 +17,9 @@ void add_train_demo_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("train-demo", "Train the small demo models januskit ships (CPU, seeded)");
   cmd->add_option("model", flags->which, "janus or reasoner")->required()->check(CLI::IsMember({"janus", "reasoner"}));
   cmd->add_option("--out", flags->options.out, "Model folder to write (replaced when training finishes)")->required();
-  cmd->add_option("--steps", flags->options.steps, "Steps of the main training phase (default: the full schedule, janus 12000, reasoner 2500)");
+  cmd->add_option("--steps", flags->options.steps,
+                  cat("Steps of the main training phase (default: the shipped run, janus ", training::janus_schedule({}).lm,
+                      ", reasoner ", training::reasoner_steps({}), ")"));
   cmd->add_option("--seed", flags->options.seed, "Seed of every random draw")->capture_default_str();
   cmd->add_option("--init", flags->options.init,
                   "janus: continue from this trained demo-janus folder (keeps its VQ tokenizer, trains the LM)");

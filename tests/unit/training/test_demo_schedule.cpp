@@ -1,6 +1,6 @@
-// The phase lengths of `train-demo janus`: the defaults must stay the run shipped as
-// models/demo-janus (a full run takes an hour, so no test runs one), and the shortcuts (--steps for
-// smoke runs, --init, --vision-only, --vq-steps) must shorten the phases they name.
+// The phase lengths of `train-demo`: the defaults must stay the runs shipped as models/demo-janus and
+// models/demo-r1 (a full run takes most of an hour, so no test runs one), and the shortcuts (--steps
+// for smoke runs, --init, --vision-only, --vq-steps) must shorten the phases they name.
 #include <gtest/gtest.h>
 
 #include "training/demo_models.hpp"
@@ -49,6 +49,13 @@ TEST(JanusSchedule, VisionOnlySkipsTheVisionPretraining) {
   EXPECT_EQ(s.vq, 0);
   EXPECT_EQ(s.vision, 0);
   EXPECT_EQ(s.lm, 4000);
+}
+
+TEST(ReasonerSteps, DefaultIsTheShippedRunAndStepsOverrideIt) {
+  EXPECT_EQ(reasoner_steps({}), 2500);
+  DemoOptions smoke;
+  smoke.steps = 5;
+  EXPECT_EQ(reasoner_steps(smoke), 5);
 }
 
 }  // namespace
