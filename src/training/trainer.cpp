@@ -112,16 +112,12 @@ class CpuAutocast {
 // defaults, buffers above its mmap threshold are unmapped when freed and mapped (and zeroed by the
 // kernel) again next step: 131 million page faults in a 58-minute demo-janus run. Kept in the heap
 // for reuse, 199 vision + 199 language-model steps fault 18x less, spend 1 s instead of 8 s in the
-// kernel and run 5-10 % faster (docs/perf.md).
+// kernel and run 7-11 % faster (docs/perf.md). Setting the same values again is harmless.
 void keep_freed_buffers_for_reuse() {
 #if defined(__GLIBC__)
-  static const bool done = [] {
-    mallopt(M_MMAP_THRESHOLD, 256 << 20);
-    mallopt(M_TRIM_THRESHOLD, 1 << 30);
-    mallopt(M_TOP_PAD, 256 << 20);
-    return true;
-  }();
-  (void)done;
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  mallopt(M_TOP_PAD, 256 << 20);
 #endif
 }
 
