@@ -5,6 +5,7 @@
 
 #include <cmath>
 #include <tuple>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/json_util.hpp"
@@ -278,23 +279,32 @@ at::Tensor LlamaModel::layer_forward(int64_t index, const at::Tensor& x, const a
 
   at::Tensor h = nn::rms_norm(x, L.input_norm, config_.rms_norm_eps);
   at::Tensor qkv = at::linear(h, L.qkv, L.qkv_bias);  // [B, T, (H + 2·KVH)·d]
-  at::Tensor q = qkv.narrow(-1, 0, H * hd).view({B, T, H, hd});
-  at::Tensor k = qkv.narrow(-1, H * hd, KVH * hd).view({B, T, KVH, hd});
-  at::Tensor v = qkv.narrow(-1, (H + KVH) * hd, KVH * hd).view({B, T, KVH, hd}).transpose(1, 2);
+  at::Tensor q, k, v;
   if (qkv.is_cuda() && !qkv.requires_grad()) {
     // CUDA inference: one rotation kernel in place on the projection instead of a dozen elementwise ops.
+    q = qkv.narrow(-1, 0, H * hd).view({B, T, H, hd});
+    k = qkv.narrow(-1, H * hd, KVH * hd).view({B, T, KVH, hd});
+    v = qkv.narrow(-1, (H + KVH) * hd, KVH * hd).view({B, T, KVH, hd}).transpose(1, 2);
     nn::apply_rope_(q, k, batch.positions, rope_);
     q = q.transpose(1, 2);
     k = k.transpose(1, 2);
   } else {
+    // One split rather than three narrows: in training its backward concatenates the three
+    // gradients instead of filling a projection-sized zero tensor for each.
+    std::vector<at::Tensor> parts = qkv.split_with_sizes({H * hd, KVH * hd, KVH * hd}, -1);
     at::Tensor c = cos, s = sin;
     if (!c.defined()) std::tie(c, s) = rope_.cos_sin(batch.positions);
-    q = rope_.apply(q.transpose(1, 2), c, s);
-    k = rope_.apply(k.transpose(1, 2), c, s);
+    q = rope_.apply(parts[0].view({B, T, H, hd}).transpose(1, 2), c, s);
+    k = rope_.apply(parts[1].view({B, T, KVH, hd}).transpose(1, 2), c, s);
+    v = parts[2].view({B, T, KVH, hd}).transpose(1, 2);
   }
   cache.write(index, batch, k, v);
-  at::Tensor attn = nn::attention(q, cache.key_window(index, batch), cache.value_window(index, batch), batch.mask,
-                                  1.0 / std::sqrt(static_cast<double>(hd)));
+  // Training forwards from an empty cache, whose window then holds exactly this call's k and v:
+  // attending to them directly spares reading the window back (a cast under autocast) and the
+  // backward through the cache writes. Inference keeps reading the cache, as every later step does.
+  const bool fresh = batch.first_slot == 0 && k.requires_grad();
+  at::Tensor attn = nn::attention(q, fresh ? k : cache.key_window(index, batch), fresh ? v : cache.value_window(index, batch),
+                                  batch.mask, 1.0 / std::sqrt(static_cast<double>(hd)));
   at::Tensor out = x + at::linear(attn.transpose(1, 2).reshape({B, T, H * hd}), L.o, L.o_bias);
 
   h = nn::rms_norm(out, L.post_norm, config_.rms_norm_eps);

@@ -9,8 +9,10 @@
 namespace januskit::nn {
 
 at::Tensor silu_mul_torch(const at::Tensor& gate_up) {
-  const int64_t i = gate_up.size(-1) / 2;
-  return at::silu(gate_up.narrow(-1, 0, i)) * gate_up.narrow(-1, i, i);
+  // chunk, not two narrows: in training its backward writes both halves' gradients into one tensor
+  // instead of filling a zero tensor of the full width for each.
+  std::vector<at::Tensor> halves = gate_up.chunk(2, -1);
+  return at::silu(halves[0]) * halves[1];
 }
 
 at::Tensor silu_mul(const at::Tensor& gate_up) {

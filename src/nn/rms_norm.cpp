@@ -14,6 +14,9 @@ at::Tensor rms_norm_torch(const at::Tensor& x, const at::Tensor& weight, double 
 }
 
 at::Tensor rms_norm(const at::Tensor& x, const at::Tensor& weight, double eps) {
+  // Off CUDA the LibTorch formula's own result is the output (same dtype): copying it into a
+  // preallocated tensor cost a pass, and in training an extra autograd node.
+  if (!x.is_cuda()) return rms_norm_torch(x, weight, eps);
   at::Tensor out = at::empty(x.sizes(), x.options().dtype(at::promote_types(x.scalar_type(), weight.scalar_type())));
   rms_norm_out(out, x, weight, eps);
   return out;

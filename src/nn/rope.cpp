@@ -61,8 +61,11 @@ at::Tensor apply_rope_torch(const at::Tensor& x, const at::Tensor& cos, const at
     at::Tensor turned = at::stack({-pairs.select(-1, 1), pairs.select(-1, 0)}, -1).flatten(-2);
     rotated = rot * c + turned * s;
   } else {
-    at::Tensor half1 = rot.narrow(-1, 0, d / 2), half2 = rot.narrow(-1, d / 2, d / 2);
-    rotated = rot * c + at::cat({-half2, half1}, -1) * s;
+    // (x1, x2) -> (-x2, x1) as a roll by half and the sign folded into sin: the same products (a
+    // sign flip is exact), with fewer operations and, in training, a backward that is one roll
+    // instead of two zero-filled slices, a negation and a concatenation.
+    at::Tensor signed_sin = at::cat({-s.narrow(-1, 0, d / 2), s.narrow(-1, d / 2, d / 2)}, -1);
+    rotated = rot * c + rot.roll(d / 2, -1) * signed_sin;
   }
   if (d == x.size(-1)) return rotated;
   return at::cat({rotated, x.narrow(-1, d, x.size(-1) - d)}, -1);
