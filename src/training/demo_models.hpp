@@ -48,7 +48,7 @@ struct JanusSchedule {
 };
 JanusSchedule janus_schedule(const DemoOptions& options);
 
-// Steps of `train-demo reasoner`: --steps, else the run shipped as models/demo-r1 (2500).
+// Steps of `train-demo reasoner`: --steps, else the run shipped as models/demo-r1 (2000).
 int64_t reasoner_steps(const DemoOptions& options);
 
 // The demo tokenizer.json (both families' special tokens).

@@ -52,7 +52,7 @@ TEST(JanusSchedule, VisionOnlySkipsTheVisionPretraining) {
 }
 
 TEST(ReasonerSteps, DefaultIsTheShippedRunAndStepsOverrideIt) {
-  EXPECT_EQ(reasoner_steps({}), 2500);
+  EXPECT_EQ(reasoner_steps({}), 2000);
   DemoOptions smoke;
   smoke.steps = 5;
   EXPECT_EQ(reasoner_steps(smoke), 5);
