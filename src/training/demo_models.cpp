@@ -4,7 +4,6 @@
 #include <c10/core/GradMode.h>
 
 #include <algorithm>
-#include <iterator>
 #include <map>
 #include <random>
 #include <set>
@@ -28,6 +27,7 @@
 #include "text/reasoning.hpp"
 #include "text/tokenizer.hpp"
 #include "training/arithmetic_data.hpp"
+#include "training/reasoner_batches.hpp"
 #include "training/shapes_data.hpp"
 #include "training/trainer.hpp"
 
@@ -299,11 +299,10 @@ class TargetTokenCache {
   explicit TargetTokenCache(models::VqModel& vq) : vq_(vq) {}
 
   at::Tensor tokens(const std::vector<ShapeScene>& scenes) {  // [B, N]
-    std::vector<ShapeScene> missing;
+    std::vector<ShapeScene> missing;  // each unknown scene once, in order of appearance
+    std::set<Key> pending;
     for (const auto& s : scenes) {
-      if (!known_.count(key(s)) && std::none_of(missing.begin(), missing.end(), [&](const ShapeScene& m) { return key(m) == key(s); })) {
-        missing.push_back(s);
-      }
+      if (!known_.count(key(s)) && pending.insert(key(s)).second) missing.push_back(s);
     }
     if (!missing.empty()) {
       at::Tensor fresh = image_tokens(vq_, missing);
@@ -529,55 +528,6 @@ models::LlamaConfig demo_reasoner_config(int64_t vocab) {
   c.tie_word_embeddings = false;
   return c;
 }
-
-// One training example of the reasoner: the R1 chat prompt and the answer to learn (trace, boxed
-// result, end of sentence).
-struct ReasonerExample {
-  std::vector<int32_t> prompt, answer;
-  size_t length() const { return prompt.size() + answer.size() - 1; }
-};
-
-// Batches of random problems, each batch of problems of similar length. A batch is padded to its
-// longest row and problems run from 55 to 142 tokens, so at random 29 % of every batch was padding.
-// Problems are drawn `pool` batches at a time, sorted by length, cut into batches, and those batches
-// served in random order (so the order of lengths does not follow a pattern).
-class ReasonerBatches {
- public:
-  ReasonerBatches(const text::Tokenizer& tok, int32_t eos, uint64_t seed, int batch, int pool)
-      : tok_(tok), eos_(eos), rng_(seed), batch_(batch), pool_(pool) {}
-
-  std::vector<ReasonerExample> next() {
-    if (ready_.empty()) refill();
-    std::vector<ReasonerExample> out = std::move(ready_.back());
-    ready_.pop_back();
-    return out;
-  }
-
- private:
-  void refill() {
-    std::vector<ReasonerExample> drawn;
-    for (int i = 0; i < batch_ * pool_; ++i) {
-      ArithmeticProblem p = random_problem(rng_);
-      ReasonerExample e{tok_.encode(text::render_r1({{"user", p.question()}}, true, kBos), false),
-                        tok_.encode(p.response(), false)};
-      e.answer.push_back(eos_);
-      drawn.push_back(std::move(e));
-    }
-    std::stable_sort(drawn.begin(), drawn.end(),
-                     [](const ReasonerExample& a, const ReasonerExample& b) { return a.length() < b.length(); });
-    for (int b = 0; b < pool_; ++b) {
-      ready_.emplace_back(std::make_move_iterator(drawn.begin() + b * batch_),
-                          std::make_move_iterator(drawn.begin() + (b + 1) * batch_));
-    }
-    std::shuffle(ready_.begin(), ready_.end(), rng_);
-  }
-
-  const text::Tokenizer& tok_;
-  int32_t eos_;
-  std::mt19937_64 rng_;
-  int batch_, pool_;
-  std::vector<std::vector<ReasonerExample>> ready_;
-};
 
 at::Tensor reasoning_loss(models::LlamaModel& m, const std::vector<ReasonerExample>& batch) {
   std::vector<at::Tensor> rows, targets;
@@ -807,7 +757,7 @@ nlohmann::json train_demo_reasoner(const DemoOptions& options) {
   o.learning_rate = 2e-3;
   o.min_learning_rate = 1e-4;
   o.warmup = std::min<int64_t>(100, o.steps / 4 + 1);
-  ReasonerBatches batches(tok, eos, options.seed + 1, 24, 8);
+  ReasonerBatches batches(tok, kBos, eos, options.seed + 1, 24, 8);
   Stopwatch clock;
   LossCurve curve = train(model->parameters(), o, [&](int64_t) { return reasoning_loss(*model, batches.next()); });
   for (auto& p : model->parameters()) p.requires_grad_(false);
