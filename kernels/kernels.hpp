@@ -117,4 +117,29 @@ struct SampleArgs {
 };
 void sample(const SampleArgs& args, cudaStream_t stream);
 
+// Weight-only quantized matmul (kernels/quant_matmul.cu) with nn/quant.hpp's formula
+//   y[m, n] = Σ_k x[m, k] · scale[n, g] · (code[n, k] − zero[n, g]) + bias[n],   g = k / group
+// codes: bits 8: one per byte [N, K]; bits 4: two per byte [N, K / 2], the even k in the low nibble.
+// scales: IEEE half [N, groups]; zeros: uint8 [N, groups]. K must be a multiple of 32 and the group a
+// multiple of 32 (or >= K: one group per row). x, bias, y: `dtype`, f32 accumulation.
+struct QuantMatmulArgs {
+  const void* x = nullptr;  // [M, K], row stride ldx
+  int64_t ldx = 0;
+  const uint8_t* codes = nullptr;
+  const uint16_t* scales = nullptr;
+  const uint8_t* zeros = nullptr;
+  int bits = 8;
+  int64_t group = 0, groups = 0;
+  const void* bias = nullptr;  // [N] or null
+  void* y = nullptr;           // [M, N], row stride ldy
+  int64_t ldy = 0;
+  int64_t M = 0, N = 0, K = 0;
+};
+constexpr int64_t kQuantGemvMaxRows = 8;
+bool quant_matmul_supports(int bits, int64_t K, int64_t group);
+// M <= kQuantGemvMaxRows (decode): one warp per output row reads the codes once for all M rows.
+void quant_gemv(const QuantMatmulArgs& args, DType dtype, cudaStream_t stream);
+// The dense weight [N, K] of `dtype` (prefill: a cuBLAS GEMM follows); x, y, bias of args are unused.
+void quant_dequantize(const QuantMatmulArgs& args, void* weight, DType dtype, cudaStream_t stream);
+
 }  // namespace januskit::kernels

@@ -59,25 +59,22 @@ inline std::unique_ptr<models::LlamaModel> random_llama(const LlamaShape& s, uin
 // The same weights on `device` in `dtype`.
 inline std::unique_ptr<models::LlamaModel> llama_on(models::LlamaModel& m, c10::Device device, at::ScalarType dtype) {
   auto move = [&](const at::Tensor& t) { return t.defined() ? t.to(device, dtype) : t; };
+  auto move_linear = [&](const nn::Linear& l) { return nn::Linear::dense(move(l.weight()), move(l.bias())); };
   const models::LlamaWeights& w = m.weights();
   models::LlamaWeights out;
   out.embed = move(w.embed);
   for (const auto& L : w.layers) {
     models::LlamaLayerWeights M;
     M.input_norm = move(L.input_norm);
-    M.qkv = move(L.qkv);
-    M.qkv_bias = move(L.qkv_bias);
-    M.o = move(L.o);
-    M.o_bias = move(L.o_bias);
+    M.qkv = move_linear(L.qkv);
+    M.o = move_linear(L.o);
     M.post_norm = move(L.post_norm);
-    M.gate_up = move(L.gate_up);
-    M.gate_up_bias = move(L.gate_up_bias);
-    M.down = move(L.down);
-    M.down_bias = move(L.down_bias);
+    M.gate_up = move_linear(L.gate_up);
+    M.down = move_linear(L.down);
     out.layers.push_back(std::move(M));
   }
   out.norm = move(w.norm);
-  out.lm_head = move(w.lm_head);
+  out.lm_head = m.config().tie_word_embeddings ? nn::Linear::dense(out.embed) : move_linear(w.lm_head);
   return std::make_unique<models::LlamaModel>(m.config(), std::move(out));
 }
 
@@ -121,7 +118,7 @@ inline std::unique_ptr<models::JanusModel> random_janus(uint64_t seed = 7) {
   at::Generator g = make_generator(seed + 100, c10::Device(c10::kCPU));
   c10::NoGradGuard no_grad;
   for (auto& L : model->llama().weights().layers) {
-    for (at::Tensor* t : {&L.qkv, &L.o, &L.gate_up, &L.down}) t->normal_(0.0, 0.2, g);
+    for (nn::Linear* l : {&L.qkv, &L.o, &L.gate_up, &L.down}) l->weight().normal_(0.0, 0.2, g);
   }
   return model;
 }

@@ -4,6 +4,8 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <string>
+
 #include "engine/kv_cache.hpp"
 
 namespace januskit::engine {
@@ -25,6 +27,10 @@ class LanguageModel {
   virtual int64_t max_positions() const = 0;     // the context the model was trained for
   virtual at::ScalarType dtype() const = 0;      // activation/weight dtype
   virtual c10::Device device() const = 0;
+  // The form of the large weights, for logs and `bench` ("bf16", "int4 g32 (avx512-vnni), head int4 g32 ...").
+  virtual std::string describe_weights() const;
+  // Bytes of weights resident on the device (memory planning).
+  virtual int64_t weight_bytes() const = 0;
 
   // Token ids [B, T] (int64) -> input embeddings [B, T, D].
   virtual at::Tensor embed_tokens(const at::Tensor& ids) = 0;

@@ -213,6 +213,21 @@ at::Tensor WeightLoader::take(const std::string& name, at::ScalarType dtype, at:
   return load(name, dtype, expected_shape);
 }
 
+at::Tensor WeightLoader::take_stored(const std::string& name, at::IntArrayRef expected_shape) {
+  if (!ckpt_.contains(name)) {
+    missing_.emplace(name, expected_shape.empty() ? std::string() : format_shape(expected_shape));
+    return {};
+  }
+  const TensorInfo& info = ckpt_.info(name);
+  used_.insert(name);
+  if (!expected_shape.empty() && at::IntArrayRef(info.shape) != expected_shape) {
+    mismatched_.emplace(name, cat("is ", format_shape(info.shape), " in ", info.file.filename().string(),
+                                  ", the model expects ", format_shape(expected_shape)));
+    return {};
+  }
+  return ckpt_.view(name);
+}
+
 std::optional<at::Tensor> WeightLoader::take_if_present(const std::string& name, at::IntArrayRef expected_shape) {
   if (!ckpt_.contains(name)) return std::nullopt;
   at::Tensor t = load(name, std::nullopt, expected_shape);

@@ -71,6 +71,11 @@ class WeightLoader {
   at::Tensor take(const std::string& name, at::IntArrayRef expected_shape = {});
   at::Tensor take(const std::string& name, at::ScalarType dtype, at::IntArrayRef expected_shape = {});  // explicit dtype
   std::optional<at::Tensor> take_if_present(const std::string& name, at::IntArrayRef expected_shape = {});
+  // The tensor as the file stores it: a zero-copy CPU view in the file's dtype, marked used, for layers
+  // januskit converts itself (load-time quantization, GPTQ tensors); same bookkeeping as take().
+  at::Tensor take_stored(const std::string& name, at::IntArrayRef expected_shape = {});
+  // Drops the pages behind a tensor taken with take_stored() once nothing refers to its data.
+  void release(const std::string& name) const { ckpt_.release(name); }
   bool contains(const std::string& name) const;
   // Declares tensors the model knowingly does not use (glob patterns with '*', e.g. "vision_model.vision_tower.attn_pool.*").
   void ignore(const std::string& pattern);

@@ -29,6 +29,9 @@ struct Planned {
   DType dtype;  // in the output
   std::vector<int64_t> shape;
   uint64_t bytes = 0;
+  std::string source;  // the source tensor it is made from (its own name unless rewritten)
+  size_t part = 0;     // index among the rewrite's outputs; 0 for plain tensors
+  bool rewritten = false;
 };
 
 DType output_dtype(const TensorInfo& t, const ConvertOptions& options) {
@@ -36,23 +39,47 @@ DType output_dtype(const TensorInfo& t, const ConvertOptions& options) {
   return *to_file_dtype(convertible && options.dtype ? *options.dtype : t.dtype);
 }
 
-// Greedy packing in name order: a new shard starts when the next tensor would overflow this one.
+uint64_t bytes_of(DType dtype, const std::vector<int64_t>& shape) {
+  uint64_t n = static_cast<uint64_t>(dtype_size(dtype));
+  for (int64_t d : shape) n *= static_cast<uint64_t>(d);
+  return n;
+}
+
+// What one source tensor becomes: itself (in the output dtype), or the rewrite's tensors.
+std::vector<Planned> plan_tensor(const TensorInfo& t, const ConvertOptions& options) {
+  std::vector<TensorSpec> specs;
+  if (options.rewrite) specs = options.rewrite->plan(t);
+  if (specs.empty()) {
+    const DType dtype = output_dtype(t, options);
+    return {Planned{t.name, dtype, t.shape, bytes_of(dtype, t.shape), t.name, 0, false}};
+  }
+  std::vector<Planned> out;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    out.push_back(Planned{specs[i].name, specs[i].dtype, specs[i].shape, bytes_of(specs[i].dtype, specs[i].shape), t.name, i, true});
+  }
+  return out;
+}
+
+// Greedy packing in name order: a new shard starts when the next tensor would overflow this one; the
+// tensors made from one source stay together.
 std::vector<std::vector<Planned>> plan_shards(const Checkpoint& ckpt, const ConvertOptions& options) {
   std::vector<std::vector<Planned>> shards(1);
   uint64_t filled = 0;
   for (const std::string& name : ckpt.names()) {
-    const TensorInfo& t = ckpt.info(name);
-    Planned p{name, output_dtype(t, options), t.shape, 0};
-    p.bytes = static_cast<uint64_t>(t.numel()) * static_cast<uint64_t>(dtype_size(p.dtype));
-    if (!shards.back().empty() && filled + p.bytes > options.shard_size) {
+    std::vector<Planned> group = plan_tensor(ckpt.info(name), options);
+    uint64_t bytes = 0;
+    for (const Planned& p : group) bytes += p.bytes;
+    if (!shards.back().empty() && filled + bytes > options.shard_size) {
       shards.emplace_back();
       filled = 0;
     }
-    filled += p.bytes;
-    shards.back().push_back(std::move(p));
+    filled += bytes;
+    for (Planned& p : group) shards.back().push_back(std::move(p));
   }
   return shards;
 }
+
+void edit_copied_config(const fs::path& dir, const std::function<void(nlohmann::json&)>& edit);
 
 // Files that are weights in some format: never copied (the output has its own).
 bool is_weight_like(const std::string& name) {
@@ -93,6 +120,18 @@ std::vector<std::string> copy_other_files(const fs::path& model, const fs::path&
   return copied;
 }
 
+void edit_copied_config(const fs::path& dir, const std::function<void(nlohmann::json&)>& edit) {
+  const fs::path path = dir / "config.json";
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(read_whole_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw FileError(path.string(), cat("not valid JSON: ", e.what()));
+  }
+  edit(config);
+  write_file_synced(path, config.dump(2) + "\n");
+}
+
 }  // namespace
 
 std::string shard_name(size_t index, size_t count) {
@@ -131,6 +170,9 @@ ConvertResult convert_model(const fs::path& model, const fs::path& out, const Co
   const bool from_folder = fs::is_directory(model, ec);
   // Open (and so validate) the source before anything is created.
   const Checkpoint ckpt = open_model_weights(model);
+  if (options.edit_config && !from_folder) {
+    throw UsageError(cat(model.string(), ": this conversion writes a config.json, so MODEL must be a model folder"));
+  }
   const std::vector<std::vector<Planned>> shards = plan_shards(ckpt, options);
   AtomicDirectory dir(out);
 
@@ -143,16 +185,28 @@ ConvertResult convert_model(const fs::path& model, const fs::path& out, const Co
     std::vector<TensorSpec> specs;
     for (const Planned& p : shards[s]) specs.push_back(TensorSpec{p.name, p.dtype, p.shape});
     SafetensorsWriter writer(dir.temp_path() / file, specs, {{"format", "pt"}});
-    // In the writer's layout order, so the shard is written front to back.
-    for (const TensorSpec& spec : safetensors_order(specs)) {
-      const at::Tensor source = ckpt.view(spec.name);
-      const at::ScalarType target = to_scalar_type(spec.dtype);
-      writer.write(spec.name, source.scalar_type() == target ? source : source.to(target));
-      ckpt.release(spec.name);  // this tensor's pages are no longer needed in memory
-      weight_map[spec.name] = file;
-      result.tensor_bytes += static_cast<uint64_t>(at::elementSize(target)) * static_cast<uint64_t>(source.numel());
+    // Source by source (the writer takes any order): a rewritten tensor is computed once for all its parts.
+    std::vector<at::Tensor> made;
+    for (const Planned& p : shards[s]) {
+      const at::Tensor source = ckpt.view(p.source);
+      at::Tensor tensor;
+      if (p.rewritten) {
+        if (p.part == 0) made = options.rewrite->compute(ckpt.info(p.source), source);
+        tensor = made.at(p.part);
+      } else {
+        const at::ScalarType target = to_scalar_type(p.dtype);
+        tensor = source.scalar_type() == target ? source : source.to(target);
+      }
+      writer.write(p.name, tensor);
+      weight_map[p.name] = file;
+      result.tensor_bytes += p.bytes;
       ++result.tensors;
-      bar.advance();
+      const bool last_part = !p.rewritten || p.part + 1 == made.size();
+      if (last_part) {
+        made.clear();
+        ckpt.release(p.source);  // this tensor's pages are no longer needed in memory
+        bar.advance();
+      }
     }
     writer.commit();
     result.shards.push_back(file);
@@ -163,6 +217,7 @@ ConvertResult convert_model(const fs::path& model, const fs::path& out, const Co
     write_file_synced(dir.temp_path() / "model.safetensors.index.json", index.dump(2) + "\n");
   }
   if (from_folder) result.copied = copy_other_files(model, dir.temp_path());
+  if (options.edit_config) edit_copied_config(dir.temp_path(), options.edit_config);
   dir.commit();
   result.seconds = clock.seconds();
   return result;

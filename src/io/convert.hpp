@@ -13,7 +13,10 @@
 
 #include <ATen/ATen.h>
 
+#include <nlohmann/json_fwd.hpp>
+
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,12 +24,27 @@
 
 namespace januskit::io {
 
+struct TensorInfo;
+struct TensorSpec;
+
+// Tensors written in place of others (weight-only quantization writes X.qweight, X.qzeros, X.scales and
+// X.g_idx instead of X.weight). `plan` names them, with dtypes and shapes, before any data is read (the
+// shards are laid out first); empty means "write this tensor as usual". `compute` makes them from the
+// source tensor (a CPU view in its file dtype), in plan's order.
+struct TensorRewrite {
+  std::function<std::vector<TensorSpec>(const TensorInfo&)> plan;
+  std::function<std::vector<at::Tensor>(const TensorInfo&, const at::Tensor&)> compute;
+};
+
 struct ConvertOptions {
   // Floating-point tensors are converted to this; nullopt keeps every tensor's dtype. Integer, bool
   // and float8 tensors always keep theirs (float8 weights need their scales; see WeightLoader).
   std::optional<at::ScalarType> dtype;
   // Largest shard in bytes (as `--shard-size 5GB`); a single larger tensor gets a shard of its own.
   uint64_t shard_size = 5'000'000'000;
+  std::optional<TensorRewrite> rewrite;
+  // Applied to the copied config.json (e.g. to add quantization_config); needs a model folder.
+  std::function<void(nlohmann::json&)> edit_config;
 };
 
 struct ConvertResult {

@@ -72,6 +72,7 @@ ModelInfo inspect_model(const fs::path& model) {
   ModelInfo info;
   info.path = model;
   std::error_code ec;
+  int64_t quant_bits = 0;
   Checkpoint ckpt = [&] {
     if (!fs::is_directory(model, ec)) return open_model_weights(model);
     ModelDir dir = ModelDir::open(model);
@@ -82,6 +83,19 @@ ModelInfo inspect_model(const fs::path& model) {
     }
     if (dir.config.contains("model_type") && dir.config["model_type"].is_string()) {
       info.model_type = dir.config["model_type"].get<std::string>();
+    }
+    if (dir.config.contains("quantization_config") && dir.config["quantization_config"].is_object()) {
+      const nlohmann::json& q = dir.config["quantization_config"];
+      auto text = [&](const char* key) { return q.contains(key) && q[key].is_string() ? q[key].get<std::string>() : std::string(); };
+      auto integer = [&](const char* key) { return q.contains(key) && q[key].is_number_integer() ? q[key].get<int64_t>() : int64_t{0}; };
+      auto flag = [&](const char* key) { return q.contains(key) && q[key].is_boolean() && q[key].get<bool>(); };
+      quant_bits = integer("bits");
+      const int64_t group = integer("group_size");
+      info.quantization = cat(text("quant_method").empty() ? "unknown method" : text("quant_method"),
+                              quant_bits > 0 ? cat(" int", quant_bits) : std::string(),
+                              group > 0 ? cat(", group ", group) : group == -1 ? std::string(", per channel") : std::string(),
+                              flag("sym") ? ", symmetric" : "", flag("desc_act") ? ", act order" : "",
+                              text("checkpoint_format").empty() ? std::string() : cat(", format ", text("checkpoint_format")));
     }
     return dir.open_checkpoint();
   }();
@@ -94,7 +108,9 @@ ModelInfo inspect_model(const fs::path& model) {
   std::map<std::string, size_t> component_index;
   for (const std::string& name : ckpt.names()) {
     const TensorInfo& t = ckpt.info(name);
-    const int64_t n = t.numel();
+    const bool packed = name.ends_with(".qweight") && static_cast<int64_t>(t.nbytes) / std::max<int64_t>(t.numel(), 1) == 4;
+    if (packed) info.quantized_layers += 1;
+    const int64_t n = packed && (quant_bits == 4 || quant_bits == 8) ? t.numel() * (32 / quant_bits) : t.numel();
     info.tensors += 1;
     info.params += n;
     info.tensor_bytes += t.nbytes;
@@ -152,6 +168,7 @@ std::string format_model_info(const ModelInfo& info, bool list_tensors) {
         cat(f.path.filename().string(), " (", f.format, ", ", format_bytes(f.bytes), ")"));
   }
   row("on disk", format_bytes(info.bytes_on_disk));
+  if (!info.quantization.empty()) row("quantization", cat(info.quantization, " (", info.quantized_layers, " quantized layers)"));
   row("tensors", format_count(info.tensors));
   const double params = static_cast<double>(info.params);
   row("parameters", format_count(info.params) + (params >= 1e9   ? cat(" (", fixed(params / 1e9, 2), " B)")
@@ -201,6 +218,9 @@ nlohmann::json model_info_json(const ModelInfo& info, bool list_tensors) {
   j["parameters"] = info.params;
   j["tensor_bytes"] = info.tensor_bytes;
   j["parameters_by_dtype"] = info.params_by_dtype;
+  if (!info.quantization.empty()) {
+    j["quantization"] = {{"summary", info.quantization}, {"quantized_layers", info.quantized_layers}};
+  }
   j["memory_bytes"] = {{"f32", info.memory_f32}, {"bf16", info.memory_bf16}, {"f16", info.memory_f16}};
   j["components"] = nlohmann::json::array();
   for (const ComponentStats& c : info.components) {

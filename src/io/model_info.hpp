@@ -44,6 +44,11 @@ struct ModelInfo {
   // Memory for the weights when floating-point tensors are held in each dtype (others as stored).
   uint64_t memory_f32 = 0, memory_bf16 = 0, memory_f16 = 0;
   std::vector<TensorInfo> tensor_list;  // every tensor, sorted by name
+  // config.json's quantization_config, summarized ("gptq int4, group 32, sym, no act order"); empty when
+  // the folder has none. Quantized layers are counted by their X.qweight tensors, and their parameters
+  // as the weights they pack (32 / bits per int32), not as int32 elements.
+  std::string quantization;
+  int64_t quantized_layers = 0;
 };
 
 // A model folder (config.json + weights) or one weights file.

@@ -236,6 +236,10 @@ class JanusSource final : public WeightSource {
   bool contains(const std::string& name) const override {
     return loader_.contains(janus_checkpoint_name(name, naming_));
   }
+  at::Tensor take_stored(const std::string& name, at::IntArrayRef shape) override {
+    return loader_.take_stored(janus_checkpoint_name(name, naming_), shape);
+  }
+  void release(const std::string& name) override { loader_.release(janus_checkpoint_name(name, naming_)); }
   void ignore(const std::string& canonical_pattern) { loader_.ignore(janus_checkpoint_name(canonical_pattern, naming_)); }
 
  private:
@@ -244,15 +248,18 @@ class JanusSource final : public WeightSource {
   JanusNaming naming_;
 };
 
-nn::LinearWeights linear(WeightSource& src, const std::string& name, int64_t out, int64_t in) {
-  return {src.take(name + ".weight", {out, in}), src.take(name + ".bias", {out})};
+nn::Linear linear(WeightSource& src, const std::string& name, int64_t out, int64_t in, const LinearPolicy& policy) {
+  return load_linear(src, {{name, out}}, in, /*bias=*/true, policy);
 }
 
 // Linear(in -> out) then depth - 1 × (GELU, Linear(out -> out)), as fc1 / hidden_layers.K.
-nn::GeluMlp load_projector(WeightSource& src, const std::string& prefix, int64_t in, int64_t out, int64_t depth) {
+nn::GeluMlp load_projector(WeightSource& src, const std::string& prefix, int64_t in, int64_t out, int64_t depth,
+                           const LinearPolicy& policy) {
   nn::GeluMlp mlp;
-  mlp.layers.push_back(linear(src, prefix + "fc1", out, in));
-  for (int64_t k = 0; k + 1 < depth; ++k) mlp.layers.push_back(linear(src, cat(prefix, "hidden_layers.", k), out, out));
+  mlp.layers.push_back(linear(src, prefix + "fc1", out, in, policy));
+  for (int64_t k = 0; k + 1 < depth; ++k) {
+    mlp.layers.push_back(linear(src, cat(prefix, "hidden_layers.", k), out, out, policy));
+  }
   return mlp;
 }
 
@@ -302,18 +309,21 @@ struct VisionParts {
   VqModel vq;
 };
 
-VisionParts load_vision_parts(const JanusConfig& c, WeightSource& src, const JanusParts& parts) {
+// SigLIP and the VQ model stay in the model dtype (docs/quantization.md: a small share of the bytes, and
+// convolutions and the vision tower are where rounding shows in pixels); the aligners and the generation
+// head follow the policy like the language model.
+VisionParts load_vision_parts(const JanusConfig& c, WeightSource& src, const JanusParts& parts, const LinearPolicy& policy) {
   VisionParts v;
   const int64_t d = c.text.hidden_size;
   if (parts.understanding) {
     v.vision = load_siglip(c.vision, src);
-    v.aligner = load_projector(src, "model.aligner.", c.vision.width, d, c.aligner_depth);
+    v.aligner = load_projector(src, "model.aligner.", c.vision.width, d, c.aligner_depth, policy);
   }
   if (parts.generation) {
     v.gen_embed = src.take("model.generation_embeddings.weight", {c.vq.codebook_size, c.vq.codebook_dim});
-    v.gen_aligner = load_projector(src, "model.generation_aligner.", c.vq.codebook_dim, d, c.gen_aligner_depth);
-    v.gen_head.layers.push_back(linear(src, "model.generation_head.proj_out", c.gen_head_dim, d));
-    v.gen_head.layers.push_back(linear(src, "model.generation_head.vision_head", c.vq.codebook_size, c.gen_head_dim));
+    v.gen_aligner = load_projector(src, "model.generation_aligner.", c.vq.codebook_dim, d, c.gen_aligner_depth, policy);
+    v.gen_head.layers.push_back(linear(src, "model.generation_head.proj_out", c.gen_head_dim, d, policy));
+    v.gen_head.layers.push_back(linear(src, "model.generation_head.vision_head", c.vq.codebook_size, c.gen_head_dim, policy));
     v.vq = VqModel::load(c.vq, src, "model.vqmodel.", parts.vq_encoder);
   }
   return v;
@@ -332,7 +342,7 @@ JanusModel::JanusModel(JanusConfig config, std::unique_ptr<LlamaModel> language,
       gen_head_(std::move(gen_head)), vq_(std::move(vq)), parts_(parts) {}
 
 std::unique_ptr<JanusModel> JanusModel::load(const io::ModelDir& dir, c10::Device device, at::ScalarType dtype,
-                                             JanusParts parts) {
+                                             JanusParts parts, const QuantChoice& quant) {
   Stopwatch clock;
   const std::string config_path = (dir.root / "config.json").string();
   JanusConfig config = JanusConfig::from_json(dir.config, config_path);
@@ -342,13 +352,15 @@ std::unique_ptr<JanusModel> JanusModel::load(const io::ModelDir& dir, c10::Devic
                                                                           : JanusNaming::transformers;
   io::WeightLoader loader(ckpt, dtype, device);
   JanusSource source(loader, ckpt, config.naming);
+  const LinearPolicy policy =
+      resolve_linear_policy(quant, read_quantization_config(dir.config, config_path), dtype, device);
 
   LlamaNames names;
   names.prefix = janus_checkpoint_name("model.language_model.", config.naming);
   names.lm_head = parts.understanding ? janus_checkpoint_name("lm_head.weight", config.naming) : "";
-  auto language = LlamaModel::load(config.text, loader, names);
+  auto language = LlamaModel::load(config.text, loader, names, policy);
   RecordingSource recorder(source);
-  VisionParts v = load_vision_parts(config, recorder, parts);
+  VisionParts v = load_vision_parts(config, recorder, parts, policy);
 
   // Stored but unused: SigLIP's attention-pool head and the VQ usage statistics (original files), and
   // whatever belongs to a part not requested.
@@ -362,7 +374,7 @@ std::unique_ptr<JanusModel> JanusModel::load(const io::ModelDir& dir, c10::Devic
   if (!parts.understanding) {
     source.ignore("model.vision_model.*");
     source.ignore("model.aligner.*");
-    source.ignore("lm_head.weight");
+    source.ignore("lm_head.*");  // .weight, or a GPTQ head's qweight/qzeros/scales/g_idx
   }
   if (!parts.generation) {
     for (const char* p : {"model.vqmodel.*", "model.generation_embeddings.*", "model.generation_aligner.*",
@@ -381,16 +393,60 @@ std::unique_ptr<JanusModel> JanusModel::load(const io::ModelDir& dir, c10::Devic
 }
 
 std::unique_ptr<JanusModel> JanusModel::random(const JanusConfig& config, at::ScalarType dtype, c10::Device device,
-                                               uint64_t seed, JanusParts parts) {
-  auto language = LlamaModel::random(config.text, dtype, device, seed);
+                                               uint64_t seed, JanusParts parts, const nn::QuantizeRequest& quantize) {
+  auto language = LlamaModel::random(config.text, dtype, device, seed, 0.02, quantize);
   RandomWeightSource random(dtype, device, seed + 1);
   RecordingSource recorder(random);
-  VisionParts v = load_vision_parts(config, recorder, parts);
+  LinearPolicy policy;
+  policy.quantize = quantize;
+  policy.dtype = dtype;
+  policy.device = device;
+  VisionParts v = load_vision_parts(config, recorder, parts, policy);
   auto model = std::make_unique<JanusModel>(config, std::move(language), std::move(v.vision), std::move(v.aligner),
                                             std::move(v.gen_embed), std::move(v.gen_aligner), std::move(v.gen_head),
                                             std::move(v.vq), parts);
   model->named_ = std::move(recorder.records());
   return model;
+}
+
+std::vector<std::string> JanusModel::linear_weight_names(const JanusConfig& config) {
+  LlamaNames names;
+  names.prefix = janus_checkpoint_name("model.language_model.", config.naming);
+  names.lm_head = janus_checkpoint_name("lm_head.weight", config.naming);
+  std::vector<std::string> out = LlamaModel::linear_weight_names(config.text, names);
+  std::vector<std::string> canonical = {"model.aligner.fc1", "model.generation_aligner.fc1",
+                                        "model.generation_head.proj_out", "model.generation_head.vision_head"};
+  for (int64_t k = 0; k + 1 < config.aligner_depth; ++k) canonical.push_back(cat("model.aligner.hidden_layers.", k));
+  for (int64_t k = 0; k + 1 < config.gen_aligner_depth; ++k) {
+    canonical.push_back(cat("model.generation_aligner.hidden_layers.", k));
+  }
+  for (const std::string& c : canonical) out.push_back(janus_checkpoint_name(c + ".weight", config.naming));
+  return out;
+}
+
+namespace {
+int64_t mlp_bytes(const nn::GeluMlp& mlp) {
+  int64_t total = 0;
+  for (const nn::Linear& l : mlp.layers) {
+    total += l.weight_bytes() + (l.bias().defined() ? l.bias().numel() * static_cast<int64_t>(l.bias().element_size()) : 0);
+  }
+  return total;
+}
+}  // namespace
+
+int64_t JanusModel::generation_head_bytes() const { return mlp_bytes(gen_head_) + mlp_bytes(gen_aligner_); }
+
+int64_t JanusModel::weight_bytes() const {
+  int64_t total = language_->weight_bytes() + mlp_bytes(aligner_) + generation_head_bytes();
+  // SigLIP, the VQ model and the generation embeddings stay dense: their recorded tensors are theirs.
+  for (const auto& [name, t] : named_) {
+    if (name.starts_with("model.aligner.") || name.starts_with("model.generation_aligner.") ||
+        name.starts_with("model.generation_head.")) {
+      continue;
+    }
+    total += t.numel() * static_cast<int64_t>(t.element_size());
+  }
+  return total;
 }
 
 std::vector<at::Tensor> JanusModel::parameters() const {

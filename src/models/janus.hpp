@@ -59,11 +59,16 @@ class JanusModel final : public engine::LanguageModel, public engine::ImageToken
   JanusModel(JanusConfig config, std::unique_ptr<LlamaModel> language, SiglipEncoder vision, nn::GeluMlp aligner,
              at::Tensor gen_embed, nn::GeluMlp gen_aligner, nn::GeluMlp gen_head, VqModel vq, JanusParts parts);
 
+  // quant: --quant against the folder's own quantization_config (models/linear_loading.hpp).
   static std::unique_ptr<JanusModel> load(const io::ModelDir& dir, c10::Device device, at::ScalarType dtype,
-                                          JanusParts parts = {});
-  // Random weights (tests, benchmarks) for the requested parts, drawn on `device`.
+                                          JanusParts parts = {}, const QuantChoice& quant = {});
+  // Random weights (tests, benchmarks) for the requested parts, drawn on `device`; the language model,
+  // aligners and generation head quantized as drawn when `quantize` asks.
   static std::unique_ptr<JanusModel> random(const JanusConfig& config, at::ScalarType dtype, c10::Device device,
-                                            uint64_t seed, JanusParts parts = {true, true, true});
+                                            uint64_t seed, JanusParts parts = {true, true, true},
+                                            const nn::QuantizeRequest& quantize = {});
+  // The checkpoint names of the weights load() builds linear layers from, for the folder's naming.
+  static std::vector<std::string> linear_weight_names(const JanusConfig& config);
 
   // engine::LanguageModel (the Llama inside)
   engine::CacheShape cache_shape() const override { return language_->cache_shape(); }
@@ -72,6 +77,11 @@ class JanusModel final : public engine::LanguageModel, public engine::ImageToken
   int64_t max_positions() const override { return language_->max_positions(); }
   at::ScalarType dtype() const override { return language_->dtype(); }
   c10::Device device() const override { return language_->device(); }
+  std::string describe_weights() const override { return language_->describe_weights(); }
+  // The language model plus every part that was built.
+  int64_t weight_bytes() const override;
+  // Bytes the generation head and aligner read per image-token step (bench).
+  int64_t generation_head_bytes() const;
   at::Tensor embed_tokens(const at::Tensor& ids) override { return language_->embed_tokens(ids); }
   at::Tensor forward(const at::Tensor& embeds, const engine::ForwardBatch& batch, engine::KVCache& cache) override {
     return language_->forward(embeds, batch, cache);

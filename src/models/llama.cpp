@@ -7,6 +7,7 @@
 #include <tuple>
 #include <vector>
 
+#include "core/device.hpp"
 #include "core/error.hpp"
 #include "core/json_util.hpp"
 #include "core/rng.hpp"
@@ -53,13 +54,16 @@ void require_positive(int64_t v, const char* key, const std::string& source) {
   if (v <= 0) throw FileError(source, cat(key, ": must be positive, got ", v));
 }
 
-// Concatenates along dim 0, or gives an undefined tensor when a part is missing (the loader has
-// recorded it and reports it in finish()).
-at::Tensor cat_rows(const std::vector<at::Tensor>& parts) {
-  for (const auto& p : parts) {
-    if (!p.defined()) return {};
+// The dense tensor of a layer, for training and saving; quantized models have none.
+const at::Tensor& dense(const nn::Linear& layer) {
+  if (layer.is_quantized()) {
+    throw Error("this model's weights are quantized: training and saving need the dense weights (load with --quant none)");
   }
-  return at::cat(parts, 0);
+  return layer.weight();
+}
+
+std::string without_weight_suffix(const std::string& name) {
+  return name.ends_with(".weight") ? name.substr(0, name.size() - 7) : name;
 }
 
 }  // namespace
@@ -153,43 +157,32 @@ int64_t LlamaConfig::parameter_count() const {
 LlamaModel::LlamaModel(LlamaConfig config, LlamaWeights weights)
     : config_(std::move(config)), weights_(std::move(weights)), rope_(config_.rope, weights_.embed.device()) {}
 
-std::unique_ptr<LlamaModel> LlamaModel::load(const LlamaConfig& c, io::WeightLoader& w, const LlamaNames& n) {
+std::unique_ptr<LlamaModel> LlamaModel::load(const LlamaConfig& c, io::WeightLoader& w, const LlamaNames& n,
+                                             const LinearPolicy& policy) {
   const int64_t d = c.hidden_size, hd = c.head_dim, q_rows = c.num_heads * hd, kv_rows = c.num_kv_heads * hd;
   const int64_t inter = c.intermediate_size;
+  LoaderSource source(w);
   LlamaWeights weights;
   weights.embed = w.take(n.prefix + "embed_tokens.weight", {c.vocab_size, d});
   for (int64_t i = 0; i < c.num_layers; ++i) {
     const std::string p = cat(n.prefix, "layers.", i, ".");
     LlamaLayerWeights L;
     L.input_norm = w.take(p + "input_layernorm.weight", {d});
-    at::Tensor q = w.take(p + "self_attn.q_proj.weight", {q_rows, d});
-    at::Tensor k = w.take(p + "self_attn.k_proj.weight", {kv_rows, d});
-    at::Tensor v = w.take(p + "self_attn.v_proj.weight", {kv_rows, d});
-    L.qkv = cat_rows({q, k, v});
-    if (c.qkv_bias) {
-      L.qkv_bias = cat_rows({w.take(p + "self_attn.q_proj.bias", {q_rows}), w.take(p + "self_attn.k_proj.bias", {kv_rows}),
-                              w.take(p + "self_attn.v_proj.bias", {kv_rows})});
-    }
-    L.o = w.take(p + "self_attn.o_proj.weight", {d, q_rows});
-    if (c.o_bias) L.o_bias = w.take(p + "self_attn.o_proj.bias", {d});
+    L.qkv = load_linear(source, {{p + "self_attn.q_proj", q_rows}, {p + "self_attn.k_proj", kv_rows}, {p + "self_attn.v_proj", kv_rows}},
+                        d, c.qkv_bias, policy);
+    L.o = load_linear(source, {{p + "self_attn.o_proj", d}}, q_rows, c.o_bias, policy);
     L.post_norm = w.take(p + "post_attention_layernorm.weight", {d});
-    at::Tensor gate = w.take(p + "mlp.gate_proj.weight", {inter, d});
-    at::Tensor up = w.take(p + "mlp.up_proj.weight", {inter, d});
-    L.gate_up = cat_rows({gate, up});
-    L.down = w.take(p + "mlp.down_proj.weight", {d, inter});
-    if (c.mlp_bias) {
-      L.gate_up_bias = cat_rows({w.take(p + "mlp.gate_proj.bias", {inter}), w.take(p + "mlp.up_proj.bias", {inter})});
-      L.down_bias = w.take(p + "mlp.down_proj.bias", {d});
-    }
+    L.gate_up = load_linear(source, {{p + "mlp.gate_proj", inter}, {p + "mlp.up_proj", inter}}, d, c.mlp_bias, policy);
+    L.down = load_linear(source, {{p + "mlp.down_proj", d}}, inter, c.mlp_bias, policy);
     weights.layers.push_back(std::move(L));
   }
   weights.norm = w.take(n.prefix + "norm.weight", {d});
   if (c.tie_word_embeddings) {
     // Some tied checkpoints still store a copy of the head; it is the embedding by definition.
     if (!n.lm_head.empty()) w.take_if_present(n.lm_head, {c.vocab_size, d});
-    weights.lm_head = weights.embed;
+    if (weights.embed.defined()) weights.lm_head = nn::Linear::dense(weights.embed);
   } else if (!n.lm_head.empty()) {
-    weights.lm_head = w.take(n.lm_head, {c.vocab_size, d});
+    weights.lm_head = load_linear(source, {{without_weight_suffix(n.lm_head), c.vocab_size}}, d, false, policy);
   }
   w.ignore(n.prefix + "layers.*.self_attn.rotary_emb.inv_freq");
   w.ignore(n.prefix + "rotary_emb.inv_freq");
@@ -197,31 +190,65 @@ std::unique_ptr<LlamaModel> LlamaModel::load(const LlamaConfig& c, io::WeightLoa
   return std::make_unique<LlamaModel>(c, std::move(weights));
 }
 
+std::vector<std::string> LlamaModel::linear_weight_names(const LlamaConfig& c, const LlamaNames& n) {
+  std::vector<std::string> out;
+  for (int64_t i = 0; i < c.num_layers; ++i) {
+    const std::string p = cat(n.prefix, "layers.", i, ".");
+    for (const char* proj : {"self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj",
+                             "mlp.gate_proj", "mlp.up_proj", "mlp.down_proj"}) {
+      out.push_back(cat(p, proj, ".weight"));
+    }
+  }
+  if (!c.tie_word_embeddings && !n.lm_head.empty()) out.push_back(n.lm_head);
+  return out;
+}
+
 std::unique_ptr<LlamaModel> LlamaModel::random(const LlamaConfig& c, at::ScalarType dtype, c10::Device device,
-                                               uint64_t seed, double std) {
+                                               uint64_t seed, double std, const nn::QuantizeRequest& quantize) {
   at::Generator gen = make_generator(seed, device);
   auto opts = at::TensorOptions().dtype(dtype).device(device);
   auto normal = [&](std::vector<int64_t> shape) { return at::normal(0.0, std, shape, gen, opts); };
+  // Drawn in a fixed order (weight, then bias) so a seed gives the same model with or without quantization.
+  auto layer = [&](int64_t out, int64_t in, bool bias) {
+    at::Tensor weight = normal({out, in});
+    at::Tensor b = bias ? normal({out}) : at::Tensor();
+    return nn::make_linear(weight, b, quantize);
+  };
   const int64_t d = c.hidden_size, hd = c.head_dim, qkv = (c.num_heads + 2 * c.num_kv_heads) * hd;
   LlamaWeights w;
   w.embed = normal({c.vocab_size, d});
   for (int64_t i = 0; i < c.num_layers; ++i) {
     LlamaLayerWeights L;
     L.input_norm = at::ones({d}, opts);
-    L.qkv = normal({qkv, d});
-    if (c.qkv_bias) L.qkv_bias = normal({qkv});
-    L.o = normal({d, c.num_heads * hd});
-    if (c.o_bias) L.o_bias = normal({d});
+    L.qkv = layer(qkv, d, c.qkv_bias);
+    L.o = layer(d, c.num_heads * hd, c.o_bias);
     L.post_norm = at::ones({d}, opts);
-    L.gate_up = normal({2 * c.intermediate_size, d});
-    if (c.mlp_bias) L.gate_up_bias = normal({2 * c.intermediate_size});
-    L.down = normal({d, c.intermediate_size});
-    if (c.mlp_bias) L.down_bias = normal({d});
+    L.gate_up = layer(2 * c.intermediate_size, d, c.mlp_bias);
+    L.down = layer(d, c.intermediate_size, c.mlp_bias);
     w.layers.push_back(std::move(L));
   }
   w.norm = at::ones({d}, opts);
-  w.lm_head = c.tie_word_embeddings ? w.embed : normal({c.vocab_size, d});
+  w.lm_head = c.tie_word_embeddings ? nn::Linear::dense(w.embed) : layer(c.vocab_size, d, false);
   return std::make_unique<LlamaModel>(c, std::move(w));
+}
+
+std::string LlamaModel::describe_weights() const {
+  if (weights_.layers.empty()) return dtype_name(dtype());
+  const nn::Linear& first = weights_.layers.front().qkv;
+  std::string out = first.describe();
+  if (weights_.lm_head.defined() && weights_.lm_head.describe() != out) out += cat(", head ", weights_.lm_head.describe());
+  return out;
+}
+
+int64_t LlamaModel::weight_bytes() const {
+  auto bytes = [](const at::Tensor& t) { return t.defined() ? t.numel() * static_cast<int64_t>(t.element_size()) : 0; };
+  auto linear = [&](const nn::Linear& l) { return l.weight_bytes() + bytes(l.bias()); };
+  int64_t total = bytes(weights_.embed) + bytes(weights_.norm);
+  if (!config_.tie_word_embeddings) total += linear(weights_.lm_head);
+  for (const auto& L : weights_.layers) {
+    total += bytes(L.input_norm) + bytes(L.post_norm) + linear(L.qkv) + linear(L.o) + linear(L.gate_up) + linear(L.down);
+  }
+  return total;
 }
 
 engine::CacheShape LlamaModel::cache_shape() const {
@@ -232,7 +259,7 @@ at::Tensor LlamaModel::embed_tokens(const at::Tensor& ids) { return at::embeddin
 
 at::Tensor LlamaModel::lm_logits(const at::Tensor& hidden) {
   if (!weights_.lm_head.defined()) throw Error("this model was loaded without its output head (lm_head)");
-  return at::linear(hidden, weights_.lm_head).to(at::kFloat);
+  return weights_.lm_head.forward(hidden).to(at::kFloat);
 }
 
 at::Tensor LlamaModel::decode_step(const at::Tensor& embeds, const engine::DecodeInputs& in, engine::KVCache& cache) {
@@ -247,15 +274,15 @@ at::Tensor LlamaModel::decode_step(const at::Tensor& embeds, const engine::Decod
   for (size_t i = 0; i < layers.size(); ++i) {
     const LlamaLayerWeights& L = layers[i];
     const auto layer = static_cast<int64_t>(i);
-    at::Tensor qkv = at::linear(h, L.qkv, L.qkv_bias);  // [B, (H + 2·KVH)·d]
+    at::Tensor qkv = L.qkv.forward(h);  // [B, (H + 2·KVH)·d]
     at::Tensor q = qkv.narrow(1, 0, H * hd).view({B, H, hd});
     at::Tensor k = qkv.narrow(1, H * hd, KVH * hd).view({B, KVH, hd});
     at::Tensor v = qkv.narrow(1, (H + KVH) * hd, KVH * hd).view({B, KVH, hd});
     nn::rope_cache_write(q, k, v, in.positions, rope_, cache.keys(layer), cache.values(layer), in.slot);
     at::Tensor attn = nn::decode_attention(q, cache.keys(layer), cache.values(layer), cache.row_start_tensor(), in.slot,
                                            scale, cache.decode_workspace());  // [B, H, d]
-    nn::add_rms_norm_(x, at::linear(attn.view({B, H * hd}), L.o, L.o_bias), L.post_norm, eps, h);
-    at::Tensor mlp = at::linear(nn::silu_mul(at::linear(h, L.gate_up, L.gate_up_bias)), L.down, L.down_bias);
+    nn::add_rms_norm_(x, L.o.forward(attn.view({B, H * hd})), L.post_norm, eps, h);
+    at::Tensor mlp = L.down.forward(nn::silu_mul(L.gate_up.forward(h)));
     nn::add_rms_norm_(x, mlp, i + 1 < layers.size() ? layers[i + 1].input_norm : weights_.norm, eps, h);
   }
   return h;
@@ -278,7 +305,7 @@ at::Tensor LlamaModel::layer_forward(int64_t index, const at::Tensor& x, const a
   const int64_t H = config_.num_heads, KVH = config_.num_kv_heads;
 
   at::Tensor h = nn::rms_norm(x, L.input_norm, config_.rms_norm_eps);
-  at::Tensor qkv = at::linear(h, L.qkv, L.qkv_bias);  // [B, T, (H + 2·KVH)·d]
+  at::Tensor qkv = L.qkv.forward(h);  // [B, T, (H + 2·KVH)·d]
   at::Tensor q, k, v;
   if (qkv.is_cuda() && !qkv.requires_grad()) {
     // CUDA inference: one rotation kernel in place on the projection instead of a dozen elementwise ops.
@@ -305,20 +332,26 @@ at::Tensor LlamaModel::layer_forward(int64_t index, const at::Tensor& x, const a
   const bool fresh = batch.first_slot == 0 && k.requires_grad();
   at::Tensor attn = nn::attention(q, fresh ? k : cache.key_window(index, batch), fresh ? v : cache.value_window(index, batch),
                                   batch.mask, 1.0 / std::sqrt(static_cast<double>(hd)));
-  at::Tensor out = x + at::linear(attn.transpose(1, 2).reshape({B, T, H * hd}), L.o, L.o_bias);
+  at::Tensor out = x + L.o.forward(attn.transpose(1, 2).reshape({B, T, H * hd}));
 
   h = nn::rms_norm(out, L.post_norm, config_.rms_norm_eps);
-  at::Tensor mlp = at::linear(nn::silu_mul(at::linear(h, L.gate_up, L.gate_up_bias)), L.down, L.down_bias);
+  at::Tensor mlp = L.down.forward(nn::silu_mul(L.gate_up.forward(h)));
   return out + mlp;
 }
 
 std::vector<at::Tensor> LlamaModel::parameters() const {
   std::vector<at::Tensor> out = {weights_.embed, weights_.norm};
-  if (!config_.tie_word_embeddings && weights_.lm_head.defined()) out.push_back(weights_.lm_head);
+  if (!config_.tie_word_embeddings && weights_.lm_head.defined()) out.push_back(dense(weights_.lm_head));
   for (const auto& L : weights_.layers) {
-    for (const at::Tensor* t : {&L.input_norm, &L.qkv, &L.qkv_bias, &L.o, &L.o_bias, &L.post_norm, &L.gate_up,
-                                &L.gate_up_bias, &L.down, &L.down_bias}) {
-      if (t->defined()) out.push_back(*t);
+    out.push_back(L.input_norm);
+    for (const nn::Linear* l : {&L.qkv, &L.o}) {
+      out.push_back(dense(*l));
+      if (l->bias().defined()) out.push_back(l->bias());
+    }
+    out.push_back(L.post_norm);
+    for (const nn::Linear* l : {&L.gate_up, &L.down}) {
+      out.push_back(dense(*l));
+      if (l->bias().defined()) out.push_back(l->bias());
     }
   }
   return out;
@@ -333,32 +366,32 @@ std::vector<std::pair<std::string, at::Tensor>> LlamaModel::state_dict(const Lla
     const auto& L = weights_.layers[static_cast<size_t>(i)];
     const std::string p = cat(n.prefix, "layers.", i, ".");
     out.emplace_back(p + "input_layernorm.weight", L.input_norm);
-    auto qkv = L.qkv.split_with_sizes({q_rows, kv_rows, kv_rows}, 0);
+    auto qkv = dense(L.qkv).split_with_sizes({q_rows, kv_rows, kv_rows}, 0);
     out.emplace_back(p + "self_attn.q_proj.weight", qkv[0]);
     out.emplace_back(p + "self_attn.k_proj.weight", qkv[1]);
     out.emplace_back(p + "self_attn.v_proj.weight", qkv[2]);
-    if (L.qkv_bias.defined()) {
-      auto b = L.qkv_bias.split_with_sizes({q_rows, kv_rows, kv_rows}, 0);
+    if (L.qkv.bias().defined()) {
+      auto b = L.qkv.bias().split_with_sizes({q_rows, kv_rows, kv_rows}, 0);
       out.emplace_back(p + "self_attn.q_proj.bias", b[0]);
       out.emplace_back(p + "self_attn.k_proj.bias", b[1]);
       out.emplace_back(p + "self_attn.v_proj.bias", b[2]);
     }
-    out.emplace_back(p + "self_attn.o_proj.weight", L.o);
-    if (L.o_bias.defined()) out.emplace_back(p + "self_attn.o_proj.bias", L.o_bias);
+    out.emplace_back(p + "self_attn.o_proj.weight", dense(L.o));
+    if (L.o.bias().defined()) out.emplace_back(p + "self_attn.o_proj.bias", L.o.bias());
     out.emplace_back(p + "post_attention_layernorm.weight", L.post_norm);
-    auto gu = L.gate_up.chunk(2, 0);
+    auto gu = dense(L.gate_up).chunk(2, 0);
     out.emplace_back(p + "mlp.gate_proj.weight", gu[0]);
     out.emplace_back(p + "mlp.up_proj.weight", gu[1]);
-    out.emplace_back(p + "mlp.down_proj.weight", L.down);
-    if (L.gate_up_bias.defined()) {
-      auto b = L.gate_up_bias.chunk(2, 0);
+    out.emplace_back(p + "mlp.down_proj.weight", dense(L.down));
+    if (L.gate_up.bias().defined()) {
+      auto b = L.gate_up.bias().chunk(2, 0);
       out.emplace_back(p + "mlp.gate_proj.bias", b[0]);
       out.emplace_back(p + "mlp.up_proj.bias", b[1]);
-      out.emplace_back(p + "mlp.down_proj.bias", L.down_bias);
+      out.emplace_back(p + "mlp.down_proj.bias", L.down.bias());
     }
   }
   out.emplace_back(n.prefix + "norm.weight", weights_.norm);
-  if (!c.tie_word_embeddings) out.emplace_back(n.lm_head, weights_.lm_head);
+  if (!c.tie_word_embeddings) out.emplace_back(n.lm_head, dense(weights_.lm_head));
   return out;
 }
 

@@ -14,6 +14,8 @@
 #include <vector>
 
 #include "engine/language_model.hpp"
+#include "models/linear_loading.hpp"
+#include "nn/linear.hpp"
 #include "nn/rope.hpp"
 
 namespace januskit::io {
@@ -54,35 +56,35 @@ struct LlamaNames {
 
 struct LlamaLayerWeights {
   at::Tensor input_norm;  // [D]
-  at::Tensor qkv;         // [(H + 2·KVH)·d, D] q, k, v projections stacked
-  at::Tensor qkv_bias;    // [(H + 2·KVH)·d] or undefined
-  at::Tensor o;           // [D, H·d]
-  at::Tensor o_bias;      // [D] or undefined
+  nn::Linear qkv;         // [(H + 2·KVH)·d, D] q, k, v projections stacked (with Qwen2's biases)
+  nn::Linear o;           // [D, H·d]
   at::Tensor post_norm;   // [D]
-  at::Tensor gate_up;     // [2·I, D] gate then up
-  at::Tensor gate_up_bias;  // [2·I] or undefined
-  at::Tensor down;        // [D, I]
-  at::Tensor down_bias;   // [D] or undefined
+  nn::Linear gate_up;     // [2·I, D] gate then up
+  nn::Linear down;        // [D, I]
 };
 
 struct LlamaWeights {
   at::Tensor embed;  // [V, D]
   std::vector<LlamaLayerWeights> layers;
   at::Tensor norm;     // [D]
-  at::Tensor lm_head;  // [V, D]; the same tensor as embed when tied
+  nn::Linear lm_head;  // [V, D]; dense over the same tensor as embed when tied
 };
 
 class LlamaModel final : public engine::LanguageModel {
  public:
   LlamaModel(LlamaConfig config, LlamaWeights weights);
 
-  // Takes every tensor through the loader (strictness is the caller's: it calls loader.finish()).
+  // Takes every tensor through the loader (strictness is the caller's: it calls loader.finish()); the
+  // projections and an untied head as the policy says (dense, quantized at load, or GPTQ as stored).
   static std::unique_ptr<LlamaModel> load(const LlamaConfig& config, io::WeightLoader& loader,
-                                          const LlamaNames& names = {});
+                                          const LlamaNames& names = {}, const LinearPolicy& policy = {});
   // Random weights of the given shape (benchmarks, tests, training from scratch); std is the spread of
-  // the projection matrices, norms start at 1.
+  // the projection matrices, norms start at 1. With a quantize request each projection is quantized as
+  // soon as it is drawn, so peak memory stays about one dense matrix above the quantized model.
   static std::unique_ptr<LlamaModel> random(const LlamaConfig& config, at::ScalarType dtype, c10::Device device,
-                                            uint64_t seed, double std = 0.02);
+                                            uint64_t seed, double std = 0.02, const nn::QuantizeRequest& quantize = {});
+  // The checkpoint names of the weights load() builds linear layers from (what `convert --quant` quantizes).
+  static std::vector<std::string> linear_weight_names(const LlamaConfig& config, const LlamaNames& names = {});
 
   engine::CacheShape cache_shape() const override;
   int64_t hidden_size() const override { return config_.hidden_size; }
@@ -90,6 +92,8 @@ class LlamaModel final : public engine::LanguageModel {
   int64_t max_positions() const override { return config_.max_positions; }
   at::ScalarType dtype() const override { return weights_.embed.scalar_type(); }
   c10::Device device() const override { return weights_.embed.device(); }
+  std::string describe_weights() const override;
+  int64_t weight_bytes() const override;
 
   at::Tensor embed_tokens(const at::Tensor& ids) override;
   at::Tensor forward(const at::Tensor& embeds, const engine::ForwardBatch& batch, engine::KVCache& cache) override;
@@ -101,9 +105,10 @@ class LlamaModel final : public engine::LanguageModel {
 
   const LlamaConfig& config() const { return config_; }
   LlamaWeights& weights() { return weights_; }
-  // The trainable tensors (fused matrices as held; the head only when untied).
+  // The trainable tensors (fused matrices as held; the head only when untied). Dense models only:
+  // a quantized one throws Error.
   std::vector<at::Tensor> parameters() const;
-  // Tensors under their Hugging Face names (fused matrices split), for saving a checkpoint.
+  // Tensors under their Hugging Face names (fused matrices split), for saving a checkpoint (dense only).
   std::vector<std::pair<std::string, at::Tensor>> state_dict(const LlamaNames& names = {}) const;
 
  private:

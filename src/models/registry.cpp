@@ -7,6 +7,7 @@
 #include "core/timer.hpp"
 #include "io/checkpoint.hpp"
 #include "io/model_dir.hpp"
+#include "models/janus.hpp"
 #include "models/llama.hpp"
 
 namespace januskit::models {
@@ -51,7 +52,7 @@ ArchitectureInfo detect_architecture(const io::ModelDir& dir) {
 }
 
 std::unique_ptr<engine::LanguageModel> load_text_decoder(const io::ModelDir& dir, c10::Device device,
-                                                         at::ScalarType dtype) {
+                                                         at::ScalarType dtype, const QuantChoice& quant) {
   ArchitectureInfo info = detect_architecture(dir);
   const std::string config_path = (dir.root / "config.json").string();
   if (info.kind != ModelKind::text_decoder) {
@@ -61,11 +62,24 @@ std::unique_ptr<engine::LanguageModel> load_text_decoder(const io::ModelDir& dir
   LlamaConfig config = LlamaConfig::from_json(dir.config, config_path);
   io::Checkpoint checkpoint = dir.open_checkpoint();
   io::WeightLoader loader(checkpoint, dtype, device);
-  auto model = LlamaModel::load(config, loader);
+  const LinearPolicy policy = resolve_linear_policy(quant, read_quantization_config(dir.config, config_path), dtype, device);
+  auto model = LlamaModel::load(config, loader, {}, policy);
   loader.finish();
   log::debug("loaded ", info.architecture, " (", config.num_layers, " layers, ", config.parameter_count() / 1e6,
              "M parameters) in ", clock.seconds(), " s");
   return model;
+}
+
+std::vector<std::string> linear_weight_names(const io::ModelDir& dir) {
+  const ArchitectureInfo info = detect_architecture(dir);
+  const std::string config_path = (dir.root / "config.json").string();
+  if (info.kind == ModelKind::text_decoder) {
+    return LlamaModel::linear_weight_names(LlamaConfig::from_json(dir.config, config_path));
+  }
+  JanusConfig config = JanusConfig::from_json(dir.config, config_path);
+  config.naming = dir.open_checkpoint().contains("language_model.model.embed_tokens.weight") ? JanusNaming::original
+                                                                                           : JanusNaming::transformers;
+  return JanusModel::linear_weight_names(config);
 }
 
 }  // namespace januskit::models

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "engine/language_model.hpp"
+#include "models/linear_loading.hpp"
 
 namespace januskit::io {
 struct ModelDir;
@@ -28,9 +29,11 @@ const std::vector<std::string>& supported_architectures();
 // Reads architectures/model_type of the folder's config.json; throws naming the supported ones.
 ArchitectureInfo detect_architecture(const io::ModelDir& dir);
 
-// A text decoder (Llama/Qwen2 family) from a model folder, weights on `device` in `dtype`; strict: every
-// tensor of the checkpoint must be used.
+// A text decoder (Llama/Qwen2 family) from a model folder, weights on `device` in `dtype`, linear layers
+// as `quant` and the folder's quantization_config decide; strict: every tensor of the checkpoint must be used.
 std::unique_ptr<engine::LanguageModel> load_text_decoder(const io::ModelDir& dir, c10::Device device,
-                                                         at::ScalarType dtype);
+                                                         at::ScalarType dtype, const QuantChoice& quant = {});
+// The checkpoint names of the weights `dir`'s model runs as linear layers (what `convert --quant` quantizes).
+std::vector<std::string> linear_weight_names(const io::ModelDir& dir);
 
 }  // namespace januskit::models

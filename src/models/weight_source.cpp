@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "core/rng.hpp"
+#include "io/checkpoint.hpp"
 
 namespace januskit::models {
 
@@ -30,5 +31,17 @@ at::Tensor RecordingSource::take(const std::string& name, at::IntArrayRef shape)
   if (t.defined()) records_.emplace_back(name, t);
   return t;
 }
+
+void RecordingSource::release(const std::string& name) {
+  std::erase_if(records_, [&](const auto& r) { return r.first == name; });
+  inner_.release(name);
+}
+
+at::Tensor LoaderSource::take(const std::string& name, at::IntArrayRef shape) { return loader_.take(name, shape); }
+bool LoaderSource::contains(const std::string& name) const { return loader_.contains(name); }
+at::Tensor LoaderSource::take_stored(const std::string& name, at::IntArrayRef shape) {
+  return loader_.take_stored(name, shape);
+}
+void LoaderSource::release(const std::string& name) { loader_.release(name); }
 
 }  // namespace januskit::models

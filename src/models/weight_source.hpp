@@ -10,6 +10,10 @@
 #include <utility>
 #include <vector>
 
+namespace januskit::io {
+class WeightLoader;
+}
+
 namespace januskit::models {
 
 class WeightSource {
@@ -17,6 +21,24 @@ class WeightSource {
   virtual ~WeightSource() = default;
   virtual at::Tensor take(const std::string& name, at::IntArrayRef shape) = 0;
   virtual bool contains(const std::string& name) const = 0;
+  // The tensor as stored (a CPU view in the file's dtype where the source is a file), for layers the
+  // model converts itself: quantized at load, or GPTQ tensors. Sources without files give take().
+  virtual at::Tensor take_stored(const std::string& name, at::IntArrayRef shape) { return take(name, shape); }
+  // The caller has converted what take_stored() gave and keeps no reference to it.
+  virtual void release(const std::string& /*name*/) {}
+};
+
+// A model's checkpoint names through the strict loader, unchanged.
+class LoaderSource final : public WeightSource {
+ public:
+  explicit LoaderSource(io::WeightLoader& loader) : loader_(loader) {}
+  at::Tensor take(const std::string& name, at::IntArrayRef shape) override;
+  bool contains(const std::string& name) const override;
+  at::Tensor take_stored(const std::string& name, at::IntArrayRef shape) override;
+  void release(const std::string& name) override;
+
+ private:
+  io::WeightLoader& loader_;
 };
 
 // Seeded random weights for models built from scratch (tests, benchmarks, training): matrices and
@@ -40,6 +62,9 @@ class RecordingSource final : public WeightSource {
   explicit RecordingSource(WeightSource& inner) : inner_(inner) {}
   at::Tensor take(const std::string& name, at::IntArrayRef shape) override;
   bool contains(const std::string& name) const override { return inner_.contains(name); }
+  at::Tensor take_stored(const std::string& name, at::IntArrayRef shape) override { return inner_.take_stored(name, shape); }
+  // Also forgets `name`: a layer that was quantized no longer holds the dense tensor.
+  void release(const std::string& name) override;
   std::vector<std::pair<std::string, at::Tensor>>& records() { return records_; }
 
  private:

@@ -10,7 +10,7 @@ at::Tensor GeluMlp::forward(const at::Tensor& x) const {
   at::Tensor h = x;
   for (size_t i = 0; i < layers.size(); ++i) {
     if (i > 0) h = nn::gelu(h);
-    h = at::linear(h, layers[i].weight, layers[i].bias);
+    h = layers[i].forward(h);
   }
   return h;
 }

@@ -7,15 +7,12 @@
 
 #include <vector>
 
+#include "nn/linear.hpp"
+
 namespace januskit::nn {
 
-struct LinearWeights {
-  at::Tensor weight;  // [out, in]
-  at::Tensor bias;    // [out] or undefined
-};
-
 struct GeluMlp {
-  std::vector<LinearWeights> layers;  // GELU between consecutive layers, none after the last
+  std::vector<Linear> layers;  // GELU between consecutive layers, none after the last
 
   at::Tensor forward(const at::Tensor& x) const;
 };

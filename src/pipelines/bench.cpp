@@ -90,22 +90,17 @@ models::JanusConfig janus_generation_config(models::LlamaConfig text) {
 
 double bytes_of(const at::Tensor& t) { return t.defined() ? static_cast<double>(t.numel() * t.element_size()) : 0.0; }
 
-// Every decoder-layer weight and the final norm; the embedding contributes only the rows looked up.
-double decoder_bytes(models::LlamaModel& m) {
-  double total = bytes_of(m.weights().norm);
-  for (const auto& L : m.weights().layers) {
-    for (const at::Tensor* t : {&L.input_norm, &L.qkv, &L.qkv_bias, &L.o, &L.o_bias, &L.post_norm, &L.gate_up,
-                                &L.gate_up_bias, &L.down, &L.down_bias}) {
-      total += bytes_of(*t);
-    }
-  }
-  return total;
+// What a text decode step reads: every decoder-layer weight, the final norm and the head; the embedding
+// contributes only the rows looked up (unless it is the tied head).
+double text_step_bytes(const models::LlamaModel& m) {
+  const double embed = bytes_of(const_cast<models::LlamaModel&>(m).weights().embed);
+  return static_cast<double>(m.weight_bytes()) - (m.config().tie_word_embeddings ? 0.0 : embed);
 }
 
-int64_t decoder_parameters(models::LlamaModel& m) {
-  int64_t total = 0;
-  for (const auto& t : m.parameters()) total += t.numel();
-  return total;
+// Parameters of Janus's generation head and aligner (config arithmetic: quantized layers have no tensors to count).
+int64_t generation_head_parameters(const models::JanusConfig& c) {
+  const int64_t d = c.text.hidden_size, h = c.gen_head_dim, k = c.vq.codebook_size, e = c.vq.codebook_dim;
+  return d * h + h + h * k + k + e * d + d + (c.gen_aligner_depth - 1) * (d * d + d);
 }
 
 // KV bytes one cached token of one row costs across all layers (keys and values).
@@ -263,6 +258,10 @@ BenchResult run_bench(const BenchOptions& o) {
   result.device = device_name(device);
   result.dtype = dtype_name(dtype);
 
+  apply_threads(o.model);
+  const models::QuantChoice quant = quant_choice(o.model);
+  nn::QuantizeRequest quantize;
+  if (quant.given) quantize.spec = quant.spec;
   std::unique_ptr<engine::LanguageModel> text_model;
   std::unique_ptr<models::JanusModel> janus;
   Stopwatch build;
@@ -275,9 +274,9 @@ BenchResult run_bench(const BenchOptions& o) {
     }
     if (shape.janus) {
       janus = models::JanusModel::random(janus_generation_config(shape.text), dtype, device, o.seed,
-                                         models::JanusParts{false, true, false});
+                                         models::JanusParts{false, true, false}, quantize);
     } else {
-      text_model = models::LlamaModel::random(shape.text, dtype, device, o.seed);
+      text_model = models::LlamaModel::random(shape.text, dtype, device, o.seed, 0.02, quantize);
     }
     result.model = o.random;
   } else {
@@ -288,9 +287,9 @@ BenchResult run_bench(const BenchOptions& o) {
       throw UsageError(cat(o.model.model, " holds ", is_janus ? "a Janus model: use bench image" : "a text model: use bench text"));
     }
     if (is_janus) {
-      janus = models::JanusModel::load(dir, device, dtype, models::JanusParts{false, true, false});
+      janus = models::JanusModel::load(dir, device, dtype, models::JanusParts{false, true, false}, quant);
     } else {
-      text_model = models::load_text_decoder(dir, device, dtype);
+      text_model = models::load_text_decoder(dir, device, dtype, quant);
     }
     result.model = dir.root.filename().string();
   }
@@ -302,24 +301,22 @@ BenchResult run_bench(const BenchOptions& o) {
     auto* llama = dynamic_cast<models::LlamaModel*>(text_model.get());
     if (llama == nullptr) throw Error("bench text supports Llama/Qwen2 decoders");
     result.layers = llama->config().num_layers;
-    result.parameters = decoder_parameters(*llama);
-    result.weight_bytes = decoder_bytes(*llama) + bytes_of(llama->weights().lm_head);
+    result.parameters = llama->config().parameter_count();
+    result.weight_bytes = text_step_bytes(*llama);
+    result.weights = llama->describe_weights();
     result.loop = engine::use_device_loop(loop_of(o.loop), *llama) ? "device" : "eager";
     for (int64_t batch : o.batches) result.rows.push_back(run_text(*llama, batch, o, result.weight_bytes, result.copy_gbps));
   } else {
     models::LlamaModel& llama = janus->llama();
     result.layers = llama.config().num_layers;
     // The language model (no text head) plus the generation head and aligner, read every step.
-    double heads = 0;
-    int64_t head_params = 0;
-    for (const auto& [name, t] : janus->state_dict()) {
-      if (name.starts_with("model.generation_head.") || name.starts_with("model.generation_aligner.")) {
-        heads += bytes_of(t);
-        head_params += t.numel();
-      }
-    }
-    result.weight_bytes = decoder_bytes(llama) + heads;
-    result.parameters = decoder_parameters(llama) - llama.weights().embed.numel() + head_params;
+    result.weight_bytes = static_cast<double>(llama.weight_bytes() + janus->generation_head_bytes()) -
+                          bytes_of(llama.weights().embed);
+    // Without the embedding and the text head, which image steps do not read.
+    const auto& text = llama.config();
+    result.parameters = text.parameter_count() - text.vocab_size * text.hidden_size * (text.tie_word_embeddings ? 1 : 2) +
+                        generation_head_parameters(janus->config());
+    result.weights = janus->describe_weights();
     result.loop = engine::use_device_loop(loop_of(o.loop), *janus) ? "device" : "eager";
     result.rows.push_back(run_image(*janus, o, result.weight_bytes, result.copy_gbps));
   }
@@ -346,17 +343,17 @@ nlohmann::json to_json(const BenchResult& r) {
                     {"images_per_minute", row.images_per_minute}});
   }
   return {{"model", r.model},       {"device", r.device},           {"dtype", r.dtype},
-          {"layers", r.layers},     {"parameters", r.parameters},   {"weight_bytes", r.weight_bytes},
+          {"weights", r.weights},   {"layers", r.layers},     {"parameters", r.parameters},   {"weight_bytes", r.weight_bytes},
           {"copy_gbps", r.copy_gbps}, {"loop", r.loop},             {"rows", rows}};
 }
 
 std::string format_bench(const BenchResult& r) {
   std::ostringstream out;
   char line[512];
-  std::snprintf(line, sizeof line, "%s: %lld layers, %.3f B parameters, %.2f GB of weights per step; %s %s, %s loop; "
-                "copy bandwidth %.0f GB/s\n\n",
+  std::snprintf(line, sizeof line, "%s: %lld layers, %.3f B parameters, %.2f GB of weights per step (%s); %s %s, "
+                "%s loop; copy bandwidth %.0f GB/s\n\n",
                 r.model.c_str(), static_cast<long long>(r.layers), static_cast<double>(r.parameters) / 1e9,
-                r.weight_bytes / 1e9, r.device.c_str(), r.dtype.c_str(), r.loop.c_str(), r.copy_gbps);
+                r.weight_bytes / 1e9, r.weights.c_str(), r.device.c_str(), r.dtype.c_str(), r.loop.c_str(), r.copy_gbps);
   out << line;
   out << "| workload | batch | prefill tok/s | decode tok/s | ms/step | GB/s | % of copy | decode s | bound s | images/min |\n";
   out << "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n";

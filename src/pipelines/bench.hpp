@@ -62,6 +62,7 @@ struct BenchRow {
 struct BenchResult {
   std::string model;            // shape name or folder
   std::string device, dtype;
+  std::string weights;          // the form of the large weights ("bf16", "int4 g32 (avx512-vnni)", ...)
   int64_t layers = 0;           // decoder layers run
   int64_t parameters = 0;       // of the decoder and heads the workload uses
   double weight_bytes = 0;      // read per decode step

@@ -9,6 +9,7 @@
 namespace januskit::pipelines {
 
 JanusBundle load_janus(const ModelRequest& request, models::JanusParts parts) {
+  apply_threads(request);
   c10::Device device = resolve_device(parse_device(request.device));
   c10::ScalarType dtype = resolve_dtype(parse_dtype(request.dtype), device);
   std::filesystem::path folder = resolve_model_dir(request.model, "demo-janus");
@@ -27,9 +28,9 @@ JanusBundle load_janus(const ModelRequest& request, models::JanusParts parts) {
   b.begin_of_image = tok.require_token_id("<begin_of_image>");
   b.end_of_image = tok.require_token_id("<end_of_image>");
   b.image_placeholder = tok.require_token_id("<image_placeholder>");
-  b.model = models::JanusModel::load(b.dir, device, dtype, parts);
-  log::info("loaded ", b.name, " on ", device_name(device), " (", dtype_name(dtype), ") in ",
-            format_seconds(clock.seconds()));
+  b.model = models::JanusModel::load(b.dir, device, dtype, parts, quant_choice(request));
+  log::info("loaded ", b.name, " on ", device_name(device), " (", dtype_name(dtype), ", ", b.model->describe_weights(),
+            ") in ", format_seconds(clock.seconds()));
   return b;
 }
 

@@ -1,5 +1,7 @@
 #include "pipelines/text_model.hpp"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 
 #include "core/device.hpp"
@@ -44,22 +46,39 @@ std::vector<int32_t> find_eos_ids(const io::ModelDir& dir, const text::Tokenizer
 
 }  // namespace
 
+models::QuantChoice quant_choice(const ModelRequest& request) {
+  models::QuantChoice choice;
+  if (request.quant.empty()) {
+    if (request.group_size != 0) throw UsageError("--group-size needs --quant int4 or int8");
+    return choice;
+  }
+  choice.given = true;
+  choice.spec = nn::parse_quant(request.quant, request.group_size);
+  return choice;
+}
+
+void apply_threads(const ModelRequest& request) {
+  if (request.threads < 0) throw UsageError(cat("--threads: expected a positive count, got ", request.threads));
+  if (request.threads > 0) at::set_num_threads(request.threads);
+}
+
 TextModel load_text_model(const ModelRequest& request, std::string_view demo_name) {
+  apply_threads(request);
   c10::Device device = resolve_device(parse_device(request.device));
   c10::ScalarType dtype = resolve_dtype(parse_dtype(request.dtype), device);
   std::filesystem::path folder = resolve_model_dir(request.model, demo_name);
   Stopwatch clock;
   TextModel m{io::ModelDir::open(folder), nullptr, text::Tokenizer::load(folder), {}, {}, {}, folder.filename().string()};
   if (m.name.empty()) m.name = folder.parent_path().filename().string();
-  m.model = models::load_text_decoder(m.dir, device, dtype);
+  m.model = models::load_text_decoder(m.dir, device, dtype, quant_choice(request));
   m.eos_ids = find_eos_ids(m.dir, m.tokenizer);
   if (m.eos_ids.empty()) {
     throw FileError(folder.string(), "no end-of-sentence token found in tokenizer.json/tokenizer_config.json");
   }
   m.bos_text = m.tokenizer.bos_token().value_or("<｜begin▁of▁sentence｜>");
   m.think_end_id = m.tokenizer.token_id("</think>");
-  log::info("loaded ", m.name, " on ", device_name(device), " (", dtype_name(dtype), ") in ",
-            format_seconds(clock.seconds()));
+  log::info("loaded ", m.name, " on ", device_name(device), " (", dtype_name(dtype), ", ", m.model->describe_weights(),
+            ") in ", format_seconds(clock.seconds()));
   return m;
 }
 

@@ -8,17 +8,27 @@
 #include <vector>
 
 #include "engine/language_model.hpp"
+#include "models/linear_loading.hpp"
 #include "io/model_dir.hpp"
 #include "text/tokenizer.hpp"
 
 namespace januskit::pipelines {
 
-// The library twin of the CLI's -m/--device/--dtype flags.
+// The library twin of the CLI's -m/--device/--dtype/--quant/--group-size flags.
 struct ModelRequest {
   std::string model;            // folder; empty = the bundled demo model
   std::string device = "auto";  // auto|cpu|cuda|cuda:N
   std::string dtype = "auto";   // auto|f32|bf16|f16
+  std::string quant;            // none|int8|int4; empty = as the folder is
+  int64_t group_size = 0;       // --group-size (int4: 32/64/128, -1 per channel); 0 = the default
+  int threads = 0;              // CPU threads (at::set_num_threads); 0 = LibTorch's default
 };
+
+// Applies request.threads (UsageError when negative); the loaders call it before building a model.
+void apply_threads(const ModelRequest& request);
+
+// --quant/--group-size of a request; throws UsageError for values nn::parse_quant refuses.
+models::QuantChoice quant_choice(const ModelRequest& request);
 
 struct TextModel {
   io::ModelDir dir;

@@ -14,11 +14,16 @@ import cv2
 import demo_shapes as shapes
 
 JANUSKIT = os.environ["JANUSKIT_BIN"]
+# JANUSKIT_QUANT=int8|int4: the same checks on weights quantized at load time (issue 19).
+QUANT = os.environ.get("JANUSKIT_QUANT", "")
+MODEL_COMMANDS = ("ask", "generate", "describe")
 N_IMAGES = 48
 N_PROBLEMS = 100
 
 
 def run(*args, stdin=None):
+    if QUANT and args[0] in MODEL_COMMANDS:
+        args = (*args, "--quant", QUANT)
     r = subprocess.run([JANUSKIT, "-q", *args], input=stdin, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr
     return r.stdout

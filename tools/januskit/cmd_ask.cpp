@@ -54,7 +54,7 @@ void run_batch(AskFlags& f) {
 
 void run_ask(AskFlags& f, const CLI::App& cmd) {
   auto& o = f.options;
-  o.model = {f.model.model, f.model.device, f.model.dtype};
+  o.model = f.model.request();
   if (cmd.count("--seed") > 0) o.seed = f.seed;
   if (!f.file.empty()) {
     if (!o.question.empty()) throw UsageError("ask: give either a question or --file, not both");

@@ -36,7 +36,7 @@ void add_common(CLI::App& cmd, BenchFlags& f) {
 
 void run(BenchFlags& f) {
   auto& o = f.options;
-  o.model = {f.model.model, f.model.device, f.model.dtype};
+  o.model = f.model.request();
   if (!f.batches.empty()) o.batches = f.batches;
   const pipelines::BenchResult r = pipelines::run_bench(o);
   std::cout << (f.json ? pipelines::to_json(r).dump(2) + "\n" : pipelines::format_bench(r));

@@ -29,7 +29,7 @@ void add_chat_command(CLI::App& app) {
   cmd->add_flag("--hide-thinking", flags->hide_thinking, "Do not show the reasoning");
   cmd->callback([flags, cmd] {
     auto& f = *flags;
-    f.options.model = {f.model.model, f.model.device, f.model.dtype};
+    f.options.model = f.model.request();
     if (cmd->count("--seed") > 0) f.options.seed = f.seed;
     f.options.show_reasoning = !f.hide_thinking;
     pipelines::run_chat(f.options, std::cin, std::cout, std::cerr, ::isatty(STDIN_FILENO) == 1);

@@ -30,7 +30,7 @@ void add_describe_command(CLI::App& app) {
   cmd->add_flag("--json", flags->json, "Print JSON with prompt_ids, output_ids and content");
   cmd->callback([flags, cmd] {
     auto& f = *flags;
-    f.options.model = {f.model.model, f.model.device, f.model.dtype};
+    f.options.model = f.model.request();
     if (cmd->count("--seed") > 0) f.options.seed = f.seed;
     if (f.json) {
       std::cout << pipelines::to_json(pipelines::describe_image(f.options)).dump() << std::endl;

@@ -36,7 +36,7 @@ void add_gallery_command(CLI::App& app) {
   cmd->callback([flags, cmd] {
     auto& f = *flags;
     auto& o = f.options;
-    o.model = {f.model.model, f.model.device, f.model.dtype};
+    o.model = f.model.request();
     o.manifest = f.manifest;
     o.output = f.output;
     if (cmd->count("--shard") > 0) o.shard = pipelines::parse_shard(f.shard);

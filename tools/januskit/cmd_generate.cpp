@@ -33,7 +33,7 @@ void add_generate_command(CLI::App& app) {
   cmd->add_flag("--json", flags->json, "Print JSON: per image the file, seed and image token ids");
   cmd->callback([flags, cmd] {
     auto& f = *flags;
-    f.options.model = {f.model.model, f.model.device, f.model.dtype};
+    f.options.model = f.model.request();
     if (cmd->count("--seed") > 0) f.options.seed = f.seed;
     pipelines::GenerateResult r = pipelines::generate_images(f.options);
     if (f.json) {

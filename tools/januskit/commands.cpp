@@ -6,7 +6,14 @@ void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
   cmd.add_option("-m,--model", flags.model,
                  "Model folder (config.json + weights + tokenizer.json); default: the bundled demo model");
   cmd.add_option("--device", flags.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-  cmd.add_option("--dtype", flags.dtype, "auto (bf16 on CUDA, f32 on CPU), f32, bf16 or f16")->capture_default_str();
+  cmd.add_option("--dtype", flags.dtype, "auto (bf16 on CUDA and on CPUs with AVX512-BF16/AMX, else f32), f32, bf16 or f16")
+      ->capture_default_str();
+  cmd.add_option("--quant", flags.quant,
+                 "Weight-only quantization of the linear layers at load time: none, int8 (per output channel) or "
+                 "int4 (groups of --group-size); default: as the folder is (a GPTQ folder runs quantized)");
+  cmd.add_option("--group-size", flags.group_size, "Inputs per int4/int8 scale: 32, 64, 128, or -1 per output channel "
+                                                   "(default: int4 32, int8 per channel)");
+  cmd.add_option("--threads", flags.threads, "CPU threads (default: one per core)");
 }
 
 void add_all_commands(CLI::App& app) {

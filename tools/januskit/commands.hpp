@@ -7,6 +7,8 @@
 
 #include <string>
 
+#include "pipelines/text_model.hpp"
+
 namespace januskit::cli {
 
 // Flags shared by every subcommand that loads a model.
@@ -14,6 +16,11 @@ struct ModelFlags {
   std::string model;            // -m/--model DIR; empty = the bundled demo model
   std::string device = "auto";  // --device auto|cpu|cuda[:N]
   std::string dtype = "auto";   // --dtype auto|f32|bf16|f16
+  std::string quant;            // --quant none|int8|int4; empty = as the folder is
+  int64_t group_size = 0;       // --group-size
+  int threads = 0;              // --threads; 0 = LibTorch's default (the machine's cores)
+
+  pipelines::ModelRequest request() const { return {model, device, dtype, quant, group_size, threads}; }
 };
 
 void add_model_flags(CLI::App& cmd, ModelFlags& flags);
