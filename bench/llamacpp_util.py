@@ -143,24 +143,39 @@ def convert(lc: LlamaCpp, folder, out, outtype: str = "bf16", python: str = sys.
         raise SystemExit(f"convert_hf_to_gguf.py failed ({r.returncode}):\n{r.stderr[-4000:]}")
 
 
+# A child's ru_maxrss starts at its parent's resident size at fork (Linux keeps the high-water mark
+# across exec), and this script holds a whole model in memory by then. So the measured command is
+# started by a small launcher (a fresh interpreter, a few MB) whose wait4 reports the command alone.
+_LAUNCHER = """
+import os, subprocess, sys
+p = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(p.pid, 0)
+with open(sys.argv[1], "w") as f:
+    f.write(str(usage.ru_maxrss))
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_measured(cmd: list, env: dict = None, timeout: float = 3600) -> tuple:
-    """Runs cmd; returns (stdout, stderr, peak RSS bytes of that process from wait4's ru_maxrss).
+    """Runs cmd; returns (stdout, stderr, peak RSS bytes of that process alone, from wait4's ru_maxrss).
     Stops the script on failure."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        p = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, text=True)
-        timer = threading.Timer(timeout, p.kill)
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err, \
+            tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        p = subprocess.Popen([sys.executable, "-c", _LAUNCHER, rss.name, *map(str, cmd)], stdout=out, stderr=err,
+                             env=env, text=True, start_new_session=True)
+        timer = threading.Timer(timeout, lambda: os.killpg(p.pid, 9))  # the launcher and the command
         timer.start()
         try:
-            _, status, usage = os.wait4(p.pid, 0)
+            p.wait()
         finally:
             timer.cancel()
-        p.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
+        peak_kb = int(open(rss.name).read() or 0)
     if p.returncode != 0:
         raise SystemExit(f"failed ({p.returncode}): {' '.join(map(str, cmd))}\n{stderr[-4000:]}")
-    return stdout, stderr, usage.ru_maxrss * 1024
+    return stdout, stderr, peak_kb * 1024
 
 
 def quantize(lc: LlamaCpp, src, dst, ftype: str, threads: int) -> float:
