@@ -19,6 +19,15 @@
 
 namespace januskit::test {
 
+// Logits [1, T, V] of one token sequence through a fresh cache (the reference tests' comparison).
+inline at::Tensor full_sequence_logits(engine::LanguageModel& m, const std::vector<int32_t>& seq) {
+  const int64_t n = static_cast<int64_t>(seq.size());
+  engine::KVCache cache = m.make_cache(1, n);
+  engine::ForwardBatch b = cache.plan(n);
+  at::Tensor ids = at::tensor(std::vector<int64_t>(seq.begin(), seq.end())).view({1, n});
+  return m.lm_logits(m.forward(m.embed_tokens(ids), b, cache));
+}
+
 struct LlamaShape {
   bool qwen2 = false;     // q/k/v bias
   bool llama3 = false;    // llama3 RoPE frequency scaling

@@ -185,14 +185,20 @@ bool glob_match(std::string_view pattern, std::string_view text) {
 WeightLoader::WeightLoader(const Checkpoint& ckpt, at::ScalarType dtype, c10::Device device)
     : ckpt_(ckpt), dtype_(dtype), device_(device) {}
 
-at::Tensor WeightLoader::load(const std::string& name, std::optional<at::ScalarType> dtype, at::IntArrayRef expected) {
+bool WeightLoader::mark_used(const std::string& name, at::IntArrayRef expected) {
   const TensorInfo& info = ckpt_.info(name);
   used_.insert(name);
   if (!expected.empty() && at::IntArrayRef(info.shape) != expected) {
     mismatched_.emplace(name, cat("is ", format_shape(info.shape), " in ", info.file.filename().string(),
                                   ", the model expects ", format_shape(expected)));
-    return {};
+    return false;
   }
+  return true;
+}
+
+at::Tensor WeightLoader::load(const std::string& name, std::optional<at::ScalarType> dtype, at::IntArrayRef expected) {
+  if (!mark_used(name, expected)) return {};
+  const TensorInfo& info = ckpt_.info(name);
   const at::ScalarType target = dtype ? *dtype : keeps_own_dtype(info.dtype) ? info.dtype : dtype_;
   return convert(ckpt_.view(name), target, device_);
 }
@@ -218,14 +224,7 @@ at::Tensor WeightLoader::take_stored(const std::string& name, at::IntArrayRef ex
     missing_.emplace(name, expected_shape.empty() ? std::string() : format_shape(expected_shape));
     return {};
   }
-  const TensorInfo& info = ckpt_.info(name);
-  used_.insert(name);
-  if (!expected_shape.empty() && at::IntArrayRef(info.shape) != expected_shape) {
-    mismatched_.emplace(name, cat("is ", format_shape(info.shape), " in ", info.file.filename().string(),
-                                  ", the model expects ", format_shape(expected_shape)));
-    return {};
-  }
-  return ckpt_.view(name);
+  return mark_used(name, expected_shape) ? ckpt_.view(name) : at::Tensor();
 }
 
 std::optional<at::Tensor> WeightLoader::take_if_present(const std::string& name, at::IntArrayRef expected_shape) {

@@ -90,6 +90,8 @@ class WeightLoader {
 
  private:
   at::Tensor load(const std::string& name, std::optional<at::ScalarType> dtype, at::IntArrayRef expected_shape);
+  // Marks `name` used; false (and recorded) when its shape is not the expected one.
+  bool mark_used(const std::string& name, at::IntArrayRef expected_shape);
 
   const Checkpoint& ckpt_;
   at::ScalarType dtype_;

@@ -79,8 +79,6 @@ std::vector<std::vector<Planned>> plan_shards(const Checkpoint& ckpt, const Conv
   return shards;
 }
 
-void edit_copied_config(const fs::path& dir, const std::function<void(nlohmann::json&)>& edit);
-
 // Files that are weights in some format: never copied (the output has its own).
 bool is_weight_like(const std::string& name) {
   for (std::string_view ext : {".safetensors", ".bin", ".pt", ".pth", ".ckpt", ".h5", ".msgpack", ".onnx", ".gguf"}) {
@@ -96,6 +94,18 @@ std::string read_whole_file(const fs::path& path) {
   text << in.rdbuf();
   if (!in.good() && !in.eof()) throw FileError(path.string(), "cannot read");
   return text.str();
+}
+
+void edit_copied_config(const fs::path& dir, const std::function<void(nlohmann::json&)>& edit) {
+  const fs::path path = dir / "config.json";
+  nlohmann::json config;
+  try {
+    config = nlohmann::json::parse(read_whole_file(path));
+  } catch (const nlohmann::json::exception& e) {
+    throw FileError(path.string(), cat("not valid JSON: ", e.what()));
+  }
+  edit(config);
+  write_file_synced(path, config.dump(2) + "\n");
 }
 
 // Every other regular file at the top of the model folder: config, tokenizer, README, ...
@@ -118,18 +128,6 @@ std::vector<std::string> copy_other_files(const fs::path& model, const fs::path&
     copied.push_back(f.filename().string());
   }
   return copied;
-}
-
-void edit_copied_config(const fs::path& dir, const std::function<void(nlohmann::json&)>& edit) {
-  const fs::path path = dir / "config.json";
-  nlohmann::json config;
-  try {
-    config = nlohmann::json::parse(read_whole_file(path));
-  } catch (const nlohmann::json::exception& e) {
-    throw FileError(path.string(), cat("not valid JSON: ", e.what()));
-  }
-  edit(config);
-  write_file_synced(path, config.dump(2) + "\n");
 }
 
 }  // namespace

@@ -105,6 +105,7 @@ class LlamaModel final : public engine::LanguageModel {
 
   const LlamaConfig& config() const { return config_; }
   LlamaWeights& weights() { return weights_; }
+  const LlamaWeights& weights() const { return weights_; }
   // The trainable tensors (fused matrices as held; the head only when untied). Dense models only:
   // a quantized one throws Error.
   std::vector<at::Tensor> parameters() const;

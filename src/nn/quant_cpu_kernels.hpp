@@ -33,7 +33,10 @@ namespace januskit::nn::cpu {
 constexpr int kTileRows = 16;  // output rows per packed tile
 constexpr int kBlock = 32;     // inputs per activation block (and the group-size unit)
 
-constexpr int64_t block_bytes(int bits) { return bits == 4 ? 256 : 512; }
+// The helpers below are `static`: this header is included by translation units compiled with different
+// -m flags (plain, AVX2, AVX-512), and an ordinary inline function would be merged by the linker into
+// one copy, possibly the AVX-512 one, then called from the plain path on a CPU without AVX-512.
+static constexpr int64_t block_bytes(int bits) { return bits == 4 ? 256 : 512; }
 
 struct PackedWeights {
   int bits = 4;
@@ -83,7 +86,7 @@ void quantize_activations_avx512(const void* x, Element type, int64_t ldx, int64
 #endif
 
 // Round-to-nearest-even f32 -> bf16 bits and back, as c10::BFloat16 does (finite values).
-inline uint16_t bf16_bits(float f) {
+static inline uint16_t bf16_bits(float f) {
   uint32_t u;
   __builtin_memcpy(&u, &f, 4);
   if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fc0;  // NaN
@@ -91,7 +94,7 @@ inline uint16_t bf16_bits(float f) {
   return static_cast<uint16_t>(u >> 16);
 }
 // IEEE half bits -> f32, exactly (subnormals included).
-inline float half_float(uint16_t h) {
+static inline float half_float(uint16_t h) {
   const uint32_t sign = static_cast<uint32_t>(h >> 15) << 31, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
   uint32_t u;
   if (exp == 0) {
@@ -107,7 +110,7 @@ inline float half_float(uint16_t h) {
   __builtin_memcpy(&f, &u, 4);
   return f;
 }
-inline float bf16_float(uint16_t h) {
+static inline float bf16_float(uint16_t h) {
   const uint32_t u = static_cast<uint32_t>(h) << 16;
   float f;
   __builtin_memcpy(&f, &u, 4);

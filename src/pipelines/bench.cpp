@@ -93,7 +93,7 @@ double bytes_of(const at::Tensor& t) { return t.defined() ? static_cast<double>(
 // What a text decode step reads: every decoder-layer weight, the final norm and the head; the embedding
 // contributes only the rows looked up (unless it is the tied head).
 double text_step_bytes(const models::LlamaModel& m) {
-  const double embed = bytes_of(const_cast<models::LlamaModel&>(m).weights().embed);
+  const double embed = bytes_of(m.weights().embed);
   return static_cast<double>(m.weight_bytes()) - (m.config().tie_word_embeddings ? 0.0 : embed);
 }
 

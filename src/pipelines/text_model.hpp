@@ -19,7 +19,7 @@ struct ModelRequest {
   std::string model;            // folder; empty = the bundled demo model
   std::string device = "auto";  // auto|cpu|cuda|cuda:N
   std::string dtype = "auto";   // auto|f32|bf16|f16
-  std::string quant;            // none|int8|int4; empty = as the folder is
+  std::string quant{};          // none|int8|int4; empty = as the folder is
   int64_t group_size = 0;       // --group-size (int4: 32/64/128, -1 per channel); 0 = the default
   int threads = 0;              // CPU threads (at::set_num_threads); 0 = LibTorch's default
 };

@@ -7,6 +7,7 @@ import pathlib
 import shutil
 import subprocess
 
+import cv2
 import numpy as np
 import pytest
 from safetensors.numpy import load_file, save_file
@@ -71,7 +72,6 @@ def test_generate_quantized_converted_equals_load_time(tmp_path):
     a = json.loads(ok("generate", "a red circle", "--seed", "3", "-m", tmp_path / "janus-int8", "-o", tmp_path / "a.png", "--json"))
     b = json.loads(ok("generate", "a red circle", "--seed", "3", "--quant", "int8", "-o", tmp_path / "b.png", "--json"))
     assert (tmp_path / "a.png").read_bytes() != b""
-    import cv2
     ia, ib = cv2.imread(str(tmp_path / "a.png")), cv2.imread(str(tmp_path / "b.png"))
     assert ia is not None and ia.shape == ib.shape and np.array_equal(ia, ib)
     assert a["images"][0]["seed"] == b["images"][0]["seed"]

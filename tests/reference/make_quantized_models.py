@@ -29,7 +29,7 @@ from safetensors.torch import load_file, save_file
 from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
 
 from fixture_util import seed_everything, write_json
-from make_text_models import BOS, EOS, VOCAB, greedy, make_tokenizer, widen, write_folder
+from make_text_models import VOCAB, greedy, make_tokenizer, tiny_config_args, widen, write_folder
 
 LINEAR = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
 
@@ -135,11 +135,7 @@ def make_one(out: pathlib.Path, model, tok, bits: int, group: int) -> None:
 def make(out_dir: pathlib.Path) -> None:
     seed_everything(1234)
     tok = make_tokenizer()
-    common = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-                  num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, rms_norm_eps=1e-6,
-                  bos_token_id=tok.token_to_id(BOS), eos_token_id=tok.token_to_id(EOS))
-    llama3 = dict(rope_theta=500000.0, rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
-                                                     "high_freq_factor": 4.0, "original_max_position_embeddings": 64})
+    common, llama3 = tiny_config_args(tok)
     seed_everything(11)
     make_one(out_dir / "qwen2_int4_g32",
              Qwen2ForCausalLM(Qwen2Config(**common, rope_theta=10000.0, tie_word_embeddings=False)), tok, 4, 32)

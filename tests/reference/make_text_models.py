@@ -109,16 +109,22 @@ def make_one(out: pathlib.Path, model, tok: Tokenizer) -> None:
     write_json(out / "expected.json", expected)
 
 
-def make(out_dir: pathlib.Path) -> None:
-    seed_everything(1234)
-    tok = make_tokenizer()
+def tiny_config_args(tok: Tokenizer) -> tuple[dict, dict]:
+    """The config keywords every tiny decoder shares, and Llama-3's RoPE on top of them."""
     common = dict(vocab_size=VOCAB, hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                   num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512, rms_norm_eps=1e-6,
                   bos_token_id=tok.token_to_id(BOS), eos_token_id=tok.token_to_id(EOS))
-    seed_everything(1)
-    make_one(out_dir / "qwen2", Qwen2ForCausalLM(Qwen2Config(**common, rope_theta=10000.0, tie_word_embeddings=False)), tok)
     llama3 = dict(rope_theta=500000.0, rope_scaling={"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
                                                      "high_freq_factor": 4.0, "original_max_position_embeddings": 64})
+    return common, llama3
+
+
+def make(out_dir: pathlib.Path) -> None:
+    seed_everything(1234)
+    tok = make_tokenizer()
+    common, llama3 = tiny_config_args(tok)
+    seed_everything(1)
+    make_one(out_dir / "qwen2", Qwen2ForCausalLM(Qwen2Config(**common, rope_theta=10000.0, tie_word_embeddings=False)), tok)
     seed_everything(2)
     make_one(out_dir / "llama3", LlamaForCausalLM(LlamaConfig(**common, **llama3, tie_word_embeddings=False)), tok)
     seed_everything(3)

@@ -13,6 +13,7 @@
 #include "io/model_dir.hpp"
 #include "models/registry.hpp"
 #include "pipelines/convert_checkpoint.hpp"
+#include "decode_test_util.hpp"
 #include "test_util.hpp"
 #include "unit/io/io_test_util.hpp"
 
@@ -21,14 +22,6 @@ using namespace januskit;
 namespace {
 
 std::vector<int32_t> ids_of(const nlohmann::json& j) { return j.get<std::vector<int32_t>>(); }
-
-at::Tensor full_logits(engine::LanguageModel& m, const std::vector<int32_t>& seq) {
-  const int64_t n = static_cast<int64_t>(seq.size());
-  engine::KVCache cache = m.make_cache(1, n);
-  engine::ForwardBatch b = cache.plan(n);
-  at::Tensor ids = at::tensor(std::vector<int64_t>(seq.begin(), seq.end())).view({1, n});
-  return m.lm_logits(m.forward(m.embed_tokens(ids), b, cache));
-}
 
 std::vector<int32_t> greedy(engine::LanguageModel& m, const std::vector<int32_t>& prompt, int64_t n) {
   engine::GenerationOptions o;
@@ -69,7 +62,7 @@ class QuantizedReference : public testing::TestWithParam<std::string> {
 TEST_P(QuantizedReference, GptqFolderLogitsMatchTransformersOnDequantizedWeights) {
   auto model = load(dir() / "gptq");
   const nlohmann::json e = expected_json();
-  const at::Tensor ours = full_logits(*model, ids_of(e["sequence"]));
+  const at::Tensor ours = test::full_sequence_logits(*model, ids_of(e["sequence"]));
   const at::Tensor ref = expected_tensors().view("logits");
   ASSERT_EQ(ours.sizes(), ref.sizes());
   const double rel = test::rel_error(ours, ref);
@@ -91,7 +84,7 @@ TEST_P(QuantizedReference, GptqFolderLogitsMatchTransformersOnDequantizedWeights
 TEST_P(QuantizedReference, DequantizedGptqFolderMatchesTransformersExactly) {
   auto model = load(dir() / "gptq", models::QuantChoice{true, std::nullopt});
   const nlohmann::json e = expected_json();
-  const at::Tensor ours = full_logits(*model, ids_of(e["sequence"]));
+  const at::Tensor ours = test::full_sequence_logits(*model, ids_of(e["sequence"]));
   EXPECT_LT(test::rel_error(ours, expected_tensors().view("logits")), 1e-3);
   EXPECT_EQ(greedy(*model, ids_of(e["prompt"]), 32), ids_of(e["greedy"]));
 }
@@ -101,7 +94,7 @@ TEST_P(QuantizedReference, LoadTimeQuantizationEqualsTheGptqFolder) {
   auto stored = load(dir() / "gptq");
   auto quantized = load(dir() / "dense", same_spec());
   const std::vector<int32_t> seq = ids_of(expected_json()["sequence"]);
-  EXPECT_TRUE(at::equal(full_logits(*stored, seq), full_logits(*quantized, seq)));
+  EXPECT_TRUE(at::equal(test::full_sequence_logits(*stored, seq), test::full_sequence_logits(*quantized, seq)));
 }
 
 // `convert --quant` writes the same tensors as the numpy quantizer, and a config that loads as stored.
@@ -124,7 +117,7 @@ TEST_P(QuantizedReference, ConvertWritesTheReferenceGptqTensors) {
   auto reloaded = load(out);
   auto stored = load(dir() / "gptq");
   const std::vector<int32_t> seq = ids_of(expected_json()["sequence"]);
-  EXPECT_TRUE(at::equal(full_logits(*reloaded, seq), full_logits(*stored, seq)));
+  EXPECT_TRUE(at::equal(test::full_sequence_logits(*reloaded, seq), test::full_sequence_logits(*stored, seq)));
 }
 
 // A quantized folder asked for other bits is a usage error naming what to do; the same bits load.

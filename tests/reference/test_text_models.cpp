@@ -8,6 +8,7 @@
 #include "io/checkpoint.hpp"
 #include "io/model_dir.hpp"
 #include "models/registry.hpp"
+#include "decode_test_util.hpp"
 #include "test_util.hpp"
 
 using namespace januskit;
@@ -24,14 +25,6 @@ Expected expected(const std::filesystem::path& dir) {
 }
 
 std::vector<int32_t> ids_of(const nlohmann::json& j) { return j.get<std::vector<int32_t>>(); }
-
-at::Tensor full_logits(engine::LanguageModel& m, const std::vector<int32_t>& seq) {
-  const int64_t n = static_cast<int64_t>(seq.size());
-  engine::KVCache cache = m.make_cache(1, n);
-  engine::ForwardBatch b = cache.plan(n);
-  at::Tensor ids = at::tensor(std::vector<int64_t>(seq.begin(), seq.end())).view({1, n});
-  return m.lm_logits(m.forward(m.embed_tokens(ids), b, cache));
-}
 
 engine::GenerationOptions greedy(int64_t n) {
   engine::GenerationOptions o;
@@ -50,7 +43,7 @@ class TextModelReference : public testing::TestWithParam<std::string> {
 TEST_P(TextModelReference, FullSequenceLogitsF32) {
   auto model = models::load_text_decoder(io::ModelDir::open(dir()), c10::Device(c10::kCPU), at::kFloat);
   Expected e = expected(dir());
-  at::Tensor ours = full_logits(*model, ids_of(e.json["sequence"]));
+  at::Tensor ours = test::full_sequence_logits(*model, ids_of(e.json["sequence"]));
   at::Tensor ref = e.tensors.view("logits_f32");
   ASSERT_EQ(ours.sizes(), ref.sizes());
   double rel = test::rel_error(ours, ref);
@@ -60,7 +53,7 @@ TEST_P(TextModelReference, FullSequenceLogitsF32) {
 TEST_P(TextModelReference, FullSequenceLogitsBf16) {
   auto model = models::load_text_decoder(io::ModelDir::open(dir()), c10::Device(c10::kCPU), at::kBFloat16);
   Expected e = expected(dir());
-  at::Tensor ours = full_logits(*model, ids_of(e.json["sequence"]));
+  at::Tensor ours = test::full_sequence_logits(*model, ids_of(e.json["sequence"]));
   EXPECT_EQ(ours.scalar_type(), at::kFloat);
   EXPECT_LT(test::rel_error(ours, e.tensors.view("logits_bf16")), 1e-2);
 }
