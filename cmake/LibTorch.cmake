@@ -55,6 +55,22 @@ target_link_libraries(januskit_torch INTERFACE
   "-Wl,--no-as-needed" stdc++ "${JANUSKIT_LIB_TORCH}" "${JANUSKIT_LIB_TORCH_CPU}" "${JANUSKIT_LIB_C10}"
   "-Wl,--as-needed")
 
+# at::parallel_for is a header template that runs on threads only where the calling translation unit
+# is compiled with OpenMP (ATen/ParallelOpenMP.h is empty without _OPENMP, and parallel_for then runs
+# serially on one thread): C++ files that include ATen get -fopenmp, linked against the wheel's own
+# libgomp (the one libtorch_cpu.so already loads; a second OpenMP runtime would fight it for cores).
+find_library(JANUSKIT_LIB_GOMP NAMES gomp libgomp.so.1 PATHS "${JANUSKIT_TORCH_ROOT}/lib" NO_DEFAULT_PATH)
+if(NOT JANUSKIT_LIB_GOMP)
+  file(GLOB JANUSKIT_LIB_GOMP "${JANUSKIT_TORCH_ROOT}/lib/libgomp*.so*" "${JANUSKIT_TORCH_ROOT}/../torch.libs/libgomp*.so*")
+endif()
+if(NOT JANUSKIT_LIB_GOMP)
+  find_package(OpenMP REQUIRED COMPONENTS CXX)
+  set(JANUSKIT_LIB_GOMP OpenMP::OpenMP_CXX)
+endif()
+list(GET JANUSKIT_LIB_GOMP 0 JANUSKIT_LIB_GOMP)
+target_compile_options(januskit_torch INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-fopenmp>)
+target_link_libraries(januskit_torch INTERFACE "${JANUSKIT_LIB_GOMP}")
+
 # Does this LibTorch carry CUDA?
 set(JANUSKIT_TORCH_HAS_CUDA OFF CACHE INTERNAL "")
 if(EXISTS "${JANUSKIT_TORCH_ROOT}/lib/libtorch_cuda.so" AND EXISTS "${JANUSKIT_TORCH_ROOT}/lib/libc10_cuda.so")

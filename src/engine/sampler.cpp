@@ -6,12 +6,33 @@
 
 #include "core/counter_rng.hpp"
 #include "core/error.hpp"
+#include "core/parallel.hpp"
+#include "core/radix_sort.hpp"
 #include "nn/sampling.hpp"
 
 namespace januskit::engine {
 namespace {
 constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// at::sort(stable=true, ascending) along the last dimension; CPU f32 rows go through the radix sort,
+// which gives the same values and order in linear time.
+std::tuple<at::Tensor, at::Tensor> sort_ascending_stable(const at::Tensor& logits) {
+  if (!logits.device().is_cpu() || logits.scalar_type() != at::kFloat || logits.numel() == 0) {
+    return logits.sort(/*stable=*/true, /*dim=*/-1, /*descending=*/false);
+  }
+  const int64_t V = logits.size(-1);
+  const at::Tensor x = logits.reshape({-1, V}).contiguous();
+  at::Tensor values = at::empty_like(x), order = at::empty(x.sizes(), x.options().dtype(at::kLong));
+  const float* in = x.data_ptr<float>();
+  float* v = values.data_ptr<float>();
+  int64_t* o = order.data_ptr<int64_t>();
+  at::parallel_for(0, x.size(0), 1, [&](int64_t r0, int64_t r1) {
+    thread_local RadixSortScratch scratch;
+    for (int64_t r = r0; r < r1; ++r) radix_argsort_ascending(in + r * V, V, v + r * V, o + r * V, scratch);
+  });
+  return {values.view(logits.sizes()), order.view(logits.sizes())};
 }
+}  // namespace
 
 at::Tensor cfg_mix(const at::Tensor& logits, double weight, CfgLayout layout) {
   TORCH_CHECK(logits.size(0) % 2 == 0, "cfg_mix: needs (cond, uncond) row pairs, got ", logits.size(0), " rows");
@@ -42,8 +63,9 @@ void apply_top_k(at::Tensor& logits, int64_t k) {
 void apply_top_p(at::Tensor& logits, double p) {
   if (p >= 1.0) return;
   // As transformers: sort ascending, drop the low tail whose cumulative probability is <= 1 - p,
-  // always keeping the most likely token.
-  auto [sorted, order] = logits.sort(/*dim=*/-1, /*descending=*/false);
+  // always keeping the most likely token. The sort is stable, so tied tokens at the boundary are
+  // dropped lowest index first (transformers' unstable torch.sort leaves that to the algorithm).
+  auto [sorted, order] = sort_ascending_stable(logits);
   at::Tensor cumulative = sorted.softmax(-1).cumsum(-1);
   at::Tensor remove_sorted = cumulative <= (1.0 - p);
   remove_sorted.narrow(-1, logits.size(-1) - 1, 1).fill_(false);

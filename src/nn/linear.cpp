@@ -1,7 +1,6 @@
 #include "nn/linear.hpp"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 
 #include "core/device.hpp"
 #include "core/error.hpp"

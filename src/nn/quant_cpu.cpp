@@ -1,13 +1,13 @@
 #include "nn/quant_cpu.hpp"
 
 #include <ATen/ATen.h>
-#include <ATen/Parallel.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/parallel.hpp"
 
 namespace januskit::nn {
 

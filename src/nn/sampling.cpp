@@ -62,7 +62,7 @@ void sample_fused_torch(const at::Tensor& logits, const FusedSampling& p, const 
       l.masked_fill_(l < kth, kNegInf);  // ties with the k-th value stay
     }
     if (p.top_p < 1.0) {
-      auto [sorted, order] = l.sort(/*dim=*/-1, /*descending=*/false);
+      auto [sorted, order] = l.sort(/*stable=*/true, /*dim=*/-1, /*descending=*/false);
       at::Tensor remove_sorted = sorted.softmax(-1).cumsum(-1) <= (1.0 - p.top_p);
       remove_sorted.narrow(-1, V - 1, 1).fill_(false);
       l.masked_fill_(at::empty_like(remove_sorted).scatter_(-1, order, remove_sorted), kNegInf);

@@ -152,7 +152,9 @@ TEST(ThinkBudget, ForcesCloseTagThenNewlineAfterBudget) {
   // Five free reasoning tokens (unless the model closed on its own), then </think> and the newline.
   auto pos = std::find(t.begin(), t.end(), close) - t.begin();
   EXPECT_LE(pos, 5);
-  if (pos == 5) EXPECT_EQ(t[6], newline);
+  if (pos == 5) {
+    EXPECT_EQ(t[6], newline);
+  }
 }
 
 TEST(Vote, MajorityWithFirstSeenTieBreak) {
