@@ -3,7 +3,7 @@
 //
 //   build/bench/linear_kernels [--threads T] [--shape NxK]... [--batch M]... [--seconds S]
 //
-// Forms: at::linear in f32 and bf16 (oneDNN/MKL), januskit's int8 (per channel) and int4 (groups 32 and 128) kernels, and
+// Forms: at::linear in f32 and bf16 (oneDNN/MKL), januskit's bf16 GEMV (decode sizes), int8 (per channel) and int4 (groups 32 and 128) kernels, and
 // LibTorch's weight-only ops (_weight_int8pack_mm, _weight_int4pack_mm_for_cpu). Each is timed as the
 // median of repeated calls on the same inputs; GB/s counts the weight bytes each form reads per call.
 #include <ATen/ATen.h>
@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "core/timer.hpp"
+#include "nn/dense_cpu.hpp"
 #include "nn/linear.hpp"
 #include "nn/quant.hpp"
 #include "nn/quant_cpu.hpp"
@@ -94,6 +95,7 @@ int main(int argc, char** argv) {
       std::vector<Form> forms = {
           {"at::linear f32", 4 * wn, [&] { at::linear(x32, w32); }},
           {"at::linear bf16", 2 * wn, [&] { at::linear(x16, w16); }},
+          {"januskit bf16 GEMV", 2 * wn, [&] { nn::dense_gemv_cpu(x16, w16, {}); }},
           {"januskit int8 (bf16 act.)", static_cast<double>(l8.weight_bytes()), [&] { l8.forward(x16); }},
           {"januskit int4 g32 (bf16 act.)", static_cast<double>(l4.weight_bytes()), [&] { l4.forward(x16); }},
           {"januskit int4 g128 (bf16 act.)", static_cast<double>(l4g.weight_bytes()), [&] { l4g.forward(x16); }},
@@ -102,6 +104,7 @@ int main(int argc, char** argv) {
       };
       for (const Form& f : forms) {
         if (M >= 64 && f.name.starts_with("at::linear f32") && N > 100000) continue;  // minutes, nothing learnt
+        if (M > 8 && f.name.starts_with("januskit bf16 GEMV")) continue;             // a decode-size kernel
         const double s = median_seconds(f.run, budget);
         std::printf("| %lld x %lld | %lld | %s | %.3f | %.1f | %.1f |\n", static_cast<long long>(N), static_cast<long long>(K),
                     static_cast<long long>(M), f.name.c_str(), s * 1e3, f.bytes / s / 1e9, wn * static_cast<double>(M) / s / 1e9);

@@ -5,6 +5,7 @@
 #include "core/device.hpp"
 #include "core/error.hpp"
 #include "nn/cuda_dispatch.hpp"
+#include "nn/dense_cpu.hpp"
 #include "nn/quant_cpu.hpp"
 
 namespace januskit::nn {
@@ -185,7 +186,10 @@ Linear Linear::quantized(const QuantizedMatrix& q, const at::Tensor& bias, c10::
 at::Tensor Linear::forward(const at::Tensor& x) const {
   TORCH_CHECK(defined(), "Linear::forward on an empty layer");
   TORCH_CHECK(x.size(-1) == in_, "Linear::forward: input has ", x.size(-1), " features, the layer takes ", in_);
-  if (!quant_) return at::linear(x, weight_, bias_);
+  if (!quant_) {
+    if (dense_gemv_applies(x, weight_)) return dense_gemv_cpu(x, weight_, bias_);
+    return at::linear(x, weight_, bias_);
+  }
   const QuantizedLinearImpl& q = *quant_;
   switch (q.form) {
     case Form::cpu: return quant_linear_cpu(x, *q.cpu);

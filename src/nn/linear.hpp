@@ -3,7 +3,8 @@
 // forward(); they never branch on the form.
 //
 // What runs where:
-//   CPU, dense      at::linear (oneDNN); a januskit AVX-512 GEMV was measured slower (docs/perf.md)
+//   CPU, dense      bf16 weights, ≤ 2 activation rows, AVX-512: januskit's GEMV (nn/dense_cpu.hpp,
+//                   faster than oneDNN's at decode sizes, docs/perf.md); otherwise at::linear (oneDNN)
 //   CPU, quantized  the int8-activation kernels of quant_cpu_kernels.hpp, any number of rows
 //   CUDA, dense     at::linear (cuBLAS)
 //   CUDA, int4      LibTorch's tinygemm (_weight_int4pack_mm, the kernel gpt-fast and torchao use) where its

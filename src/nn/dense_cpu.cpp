@@ -1,0 +1,73 @@
+#include "nn/dense_cpu.hpp"
+
+#include <ATen/ATen.h>
+#include <c10/core/GradMode.h>
+
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/parallel.hpp"
+#include "nn/dense_cpu_kernels.hpp"
+
+namespace januskit::nn {
+
+bool dense_gemv_applies(const at::Tensor& x, const at::Tensor& weight) {
+  if (default_cpu_kernel() != CpuKernel::avx512) return false;
+  if (!x.device().is_cpu() || !weight.device().is_cpu() || weight.scalar_type() != at::kBFloat16) return false;
+  if (x.scalar_type() != at::kBFloat16 && x.scalar_type() != at::kFloat) return false;
+  if (weight.dim() != 2 || weight.stride(1) != 1 || x.size(-1) != weight.size(1)) return false;
+  if (c10::GradMode::is_enabled() && (x.requires_grad() || weight.requires_grad())) return false;
+  return x.numel() / std::max<int64_t>(x.size(-1), 1) <= kDenseGemvMaxRows;
+}
+
+at::Tensor dense_gemv_cpu(const at::Tensor& x, const at::Tensor& weight, const at::Tensor& bias,
+                          std::optional<CpuKernel> kernel_request) {
+  TORCH_CHECK(weight.scalar_type() == at::kBFloat16 && weight.dim() == 2 && weight.stride(1) == 1 && weight.device().is_cpu(),
+              "dense_gemv_cpu: expected a CPU bf16 weight [N, K] with unit inner stride");
+  const int64_t N = weight.size(0), K = weight.size(1);
+  TORCH_CHECK(x.device().is_cpu() && x.size(-1) == K, "dense_gemv_cpu: expected CPU input [..., ", K, "], got ", x.sizes());
+  TORCH_CHECK(x.scalar_type() == at::kFloat || x.scalar_type() == at::kBFloat16, "dense_gemv_cpu: f32 or bf16 activations, got ", x.scalar_type());
+  const CpuKernel kernel = kernel_request.value_or(default_cpu_kernel());
+  if (!cpu_kernel_available(kernel)) throw Error(cat("the ", cpu_kernel_name(kernel), " kernels do not run on this CPU"));
+  const at::Tensor x2 = x.reshape({-1, K});
+  const at::Tensor xs = x2.stride(1) == 1 ? x2 : x2.contiguous();
+  const at::Tensor b32 = bias.defined() ? bias.to(at::kFloat).contiguous() : bias;
+  const int64_t M = xs.size(0);
+  std::vector<int64_t> out_shape(x.sizes().begin(), x.sizes().end());
+  out_shape.back() = N;
+  at::Tensor y = at::empty({M, N}, x.options());
+  if (M == 0 || N == 0) return y.view(out_shape);
+  // The activations once in f32, in the kernels' even/odd layout: every output row reads them.
+  thread_local std::vector<float> widened;
+  widened.resize(static_cast<size_t>(M * cpu::gemv_chunks(K) * cpu::kGemvChunk));
+  const cpu::Element in_type = xs.scalar_type() == at::kFloat ? cpu::Element::f32 : cpu::Element::bf16;
+  cpu::dense_gemv_layout_activations(xs.data_ptr(), in_type, xs.stride(0), M, K, widened.data());
+
+  cpu::DenseGemv a;
+  a.w = reinterpret_cast<const uint16_t*>(weight.data_ptr<at::BFloat16>());
+  a.ldw = weight.stride(0);
+  a.N = N;
+  a.K = K;
+  a.x = widened.data();
+  a.M = M;
+  a.bias = b32.defined() ? b32.data_ptr<float>() : nullptr;
+  a.y = y.data_ptr();
+  a.ldy = N;
+  a.out_type = x.scalar_type() == at::kFloat ? cpu::Element::f32 : cpu::Element::bf16;
+  // Chunks of output rows, multiples of 4 (the SIMD pass), large enough that a hand-off is noise.
+  const int64_t quads = (N + 3) / 4;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(4 * K * M, 1));
+  at::parallel_for(0, quads, grain, [&](int64_t q0, int64_t q1) {
+    const int64_t n0 = 4 * q0, n1 = std::min(N, 4 * q1);
+#if defined(__x86_64__) || defined(_M_X64)
+    if (kernel == CpuKernel::avx512) {
+      cpu::dense_gemv_bf16_avx512(a, n0, n1);
+      return;
+    }
+#endif
+    cpu::dense_gemv_bf16_plain(a, n0, n1);
+  });
+  return y.view(out_shape);
+}
+
+}  // namespace januskit::nn

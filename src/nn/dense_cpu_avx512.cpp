@@ -1,0 +1,90 @@
+// AVX-512 form of the dense bf16 GEMV (dense_cpu_kernels.hpp), compiled with the AVX-512 flags of
+// src/CMakeLists.txt and called only where the CPU has them. Same arithmetic, same order as the twin.
+//
+// Four output rows per pass share each activation vector, and up to two activation rows share each
+// widened weight vector: 16 accumulators (even and odd lanes kept apart, as the twin does).
+#include <immintrin.h>
+
+#include "nn/dense_cpu_kernels.hpp"
+
+
+namespace januskit::nn::cpu {
+namespace {
+
+constexpr int kRowsPerPass = 4;  // output rows
+constexpr int kMaxBatch = 2;     // activation rows per pass
+// Bytes ahead of each weight row's current chunk to prefetch. The four rows are four streams per thread,
+// more than the hardware prefetcher follows well: measured on Zen 4 (2 threads, R1-Distill-Qwen-1.5B
+// bf16 decode) 9.6 tok/s without, 11.5-11.9 with 1 KB, 9.8 with 2 KB.
+constexpr int kPrefetchBytes = 1024;
+
+// The twin's pairwise tree: 16 -> 8 -> 4 -> 2 -> 1.
+inline float reduce_tree(__m512 v) {
+  const __m256 v8 = _mm256_add_ps(_mm512_castps512_ps256(v), _mm512_extractf32x8_ps(v, 1));
+  const __m128 v4 = _mm_add_ps(_mm256_castps256_ps128(v8), _mm256_extractf128_ps(v8, 1));
+  const __m128 v2 = _mm_add_ps(v4, _mm_movehl_ps(v4, v4));
+  return _mm_cvtss_f32(_mm_add_ss(v2, _mm_shuffle_ps(v2, v2, 1)));
+}
+
+inline void store(const DenseGemv& a, int64_t m, int64_t n, float s) {
+  float y = s;
+  if (a.bias != nullptr) y = y + a.bias[n];
+  if (a.out_type == Element::f32) {
+    static_cast<float*>(a.y)[m * a.ldy + n] = y;
+  } else {
+    static_cast<uint16_t*>(a.y)[m * a.ldy + n] = bf16_bits(y);
+  }
+}
+
+template <int NR, int R>
+void pass(const DenseGemv& a, int64_t n, int64_t m0) {
+  const int64_t chunks = gemv_chunks(a.K);
+  __m512 e[NR][R], o[NR][R];
+  for (int i = 0; i < NR; ++i) {
+    for (int r = 0; r < R; ++r) e[i][r] = o[i][r] = _mm512_setzero_ps();
+  }
+  const uint16_t* w[NR];
+  for (int i = 0; i < NR; ++i) w[i] = a.w + (n + i) * a.ldw;
+  const __m512i odd_mask = _mm512_set1_epi32(static_cast<int>(0xffff0000u));
+  auto step = [&](int64_t c, __mmask32 mask) {
+    __m512 xe[R], xo[R];
+    for (int r = 0; r < R; ++r) {
+      const float* x = a.x + ((m0 + r) * chunks + c) * kGemvChunk;
+      xe[r] = _mm512_loadu_ps(x);
+      xo[r] = _mm512_loadu_ps(x + 16);
+    }
+    for (int i = 0; i < NR; ++i) {
+      _mm_prefetch(reinterpret_cast<const char*>(w[i] + c * kGemvChunk) + kPrefetchBytes, _MM_HINT_T0);
+      const __m512i raw = _mm512_maskz_loadu_epi16(mask, w[i] + c * kGemvChunk);
+      const __m512 we = _mm512_castsi512_ps(_mm512_slli_epi32(raw, 16));
+      const __m512 wo = _mm512_castsi512_ps(_mm512_and_si512(raw, odd_mask));
+      for (int r = 0; r < R; ++r) {
+        e[i][r] = _mm512_fmadd_ps(we, xe[r], e[i][r]);
+        o[i][r] = _mm512_fmadd_ps(wo, xo[r], o[i][r]);
+      }
+    }
+  };
+  const int64_t full = a.K / kGemvChunk;
+  for (int64_t c = 0; c < full; ++c) step(c, ~__mmask32(0));
+  if (full < chunks) step(full, static_cast<__mmask32>((1ull << (a.K - full * kGemvChunk)) - 1ull));
+  for (int i = 0; i < NR; ++i) {
+    for (int r = 0; r < R; ++r) store(a, m0 + r, n + i, reduce_tree(_mm512_add_ps(e[i][r], o[i][r])));
+  }
+}
+
+template <int NR>
+void rows(const DenseGemv& a, int64_t n) {
+  int64_t m = 0;
+  for (; m + kMaxBatch <= a.M; m += kMaxBatch) pass<NR, kMaxBatch>(a, n, m);
+  if (m < a.M) pass<NR, 1>(a, n, m);
+}
+
+}  // namespace
+
+void dense_gemv_bf16_avx512(const DenseGemv& a, int64_t n0, int64_t n1) {
+  int64_t n = n0;
+  for (; n + kRowsPerPass <= n1; n += kRowsPerPass) rows<kRowsPerPass>(a, n);
+  for (; n < n1; ++n) rows<1>(a, n);
+}
+
+}  // namespace januskit::nn::cpu

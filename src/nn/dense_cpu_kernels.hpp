@@ -1,0 +1,54 @@
+// The CPU kernels of the dense bf16 linear layer at decode sizes (a few activation rows): raw pointers,
+// no LibTorch, so that the SIMD form compiles in a translation unit of its own with its own target
+// flags (nn/dense_cpu.cpp chooses and calls; quant_cpu_kernels.hpp's helpers are shared).
+//
+// Why not at::linear: for one to a few rows oneDNN/MKL's bf16 GEMV streamed the weights at ~27 GB/s in
+// a whole decode step where the int8 kernels, reading the same way, reached ~37 GB/s (docs/perf.md).
+//
+// The activations are widened to f32 once per call and laid out per chunk of 32 inputs as the 16 even
+// then the 16 odd ones (DenseGemv::x below), so that a 64-byte load of 32 bf16 weights widens with two
+// in-lane operations (shift for the even, mask for the odd elements) and no shuffles.
+//
+// Every form computes, for output row n and activation row m, in f32:
+//   e[l] = o[l] = 0 for the 16 lanes l
+//   for each chunk k0 = 0, 32, 64, ...:   (w and x read as 0 past K)
+//     e[l] = fma(w[n][k0 + 2l],     x[m][k0 + 2l],     e[l])
+//     o[l] = fma(w[n][k0 + 2l + 1], x[m][k0 + 2l + 1], o[l])
+//   acc[l] = e[l] + o[l];  then pairwise: s8[l] = acc[l] + acc[l+8], s4[l] = s8[l] + s8[l+4],
+//   s2[l] = s4[l] + s4[l+2], s = s2[0] + s2[1]
+//   y = s + bias[n]  (when there is a bias), stored as f32 or rounded to bf16 (nearest even)
+// so the SIMD form is bit-for-bit equal to the plain twin (tested).
+#pragma once
+
+#include <cstdint>
+
+#include "nn/quant_cpu_kernels.hpp"
+
+namespace januskit::nn::cpu {
+
+struct DenseGemv {
+  const uint16_t* w = nullptr;  // bf16 bits, [N][ldw]
+  int64_t ldw = 0;
+  int64_t N = 0, K = 0;
+  const float* x = nullptr;     // [M][chunks][32]: per chunk of 32 inputs the 16 even, then the 16 odd ones,
+                                //   zero past K (dense_gemv_layout_activations)
+  int64_t M = 0;
+  const float* bias = nullptr;  // [N] or null
+  void* y = nullptr;            // [M][ldy] of out_type
+  int64_t ldy = 0;
+  Element out_type = Element::f32;
+};
+
+constexpr int64_t kGemvChunk = 32;
+static constexpr int64_t gemv_chunks(int64_t K) { return (K + kGemvChunk - 1) / kGemvChunk; }
+
+// x [M][K] (row stride ldx, f32 or bf16) -> out [M][chunks][32] in the layout above.
+void dense_gemv_layout_activations(const void* x, Element type, int64_t ldx, int64_t M, int64_t K, float* out);
+
+// Output rows [n0, n1) for every activation row.
+void dense_gemv_bf16_plain(const DenseGemv& a, int64_t n0, int64_t n1);
+#if defined(__x86_64__) || defined(_M_X64)
+void dense_gemv_bf16_avx512(const DenseGemv& a, int64_t n0, int64_t n1);
+#endif
+
+}  // namespace januskit::nn::cpu
