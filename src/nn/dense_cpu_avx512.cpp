@@ -26,16 +26,6 @@ inline float reduce_tree(__m512 v) {
   return _mm_cvtss_f32(_mm_add_ss(v2, _mm_shuffle_ps(v2, v2, 1)));
 }
 
-inline void store(const DenseGemv& a, int64_t m, int64_t n, float s) {
-  float y = s;
-  if (a.bias != nullptr) y = y + a.bias[n];
-  if (a.out_type == Element::f32) {
-    static_cast<float*>(a.y)[m * a.ldy + n] = y;
-  } else {
-    static_cast<uint16_t*>(a.y)[m * a.ldy + n] = bf16_bits(y);
-  }
-}
-
 template <int NR, int R>
 void pass(const DenseGemv& a, int64_t n, int64_t m0) {
   const int64_t chunks = gemv_chunks(a.K);
@@ -68,7 +58,7 @@ void pass(const DenseGemv& a, int64_t n, int64_t m0) {
   for (int64_t c = 0; c < full; ++c) step(c, ~__mmask32(0));
   if (full < chunks) step(full, static_cast<__mmask32>((1ull << (a.K - full * kGemvChunk)) - 1ull));
   for (int i = 0; i < NR; ++i) {
-    for (int r = 0; r < R; ++r) store(a, m0 + r, n + i, reduce_tree(_mm512_add_ps(e[i][r], o[i][r])));
+    for (int r = 0; r < R; ++r) store_gemv_output(a, m0 + r, n + i, reduce_tree(_mm512_add_ps(e[i][r], o[i][r])));
   }
 }
 

@@ -45,6 +45,17 @@ static constexpr int64_t gemv_chunks(int64_t K) { return (K + kGemvChunk - 1) / 
 // x [M][K] (row stride ldx, f32 or bf16) -> out [M][chunks][32] in the layout above.
 void dense_gemv_layout_activations(const void* x, Element type, int64_t ldx, int64_t M, int64_t K, float* out);
 
+// y[m][n] = s + bias[n] in the output type: the last step of every form.
+static inline void store_gemv_output(const DenseGemv& a, int64_t m, int64_t n, float s) {
+  float y = s;
+  if (a.bias != nullptr) y = y + a.bias[n];
+  if (a.out_type == Element::f32) {
+    static_cast<float*>(a.y)[m * a.ldy + n] = y;
+  } else {
+    static_cast<uint16_t*>(a.y)[m * a.ldy + n] = bf16_bits(y);
+  }
+}
+
 // Output rows [n0, n1) for every activation row.
 void dense_gemv_bf16_plain(const DenseGemv& a, int64_t n0, int64_t n1);
 #if defined(__x86_64__) || defined(_M_X64)

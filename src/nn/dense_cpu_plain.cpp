@@ -44,13 +44,7 @@ void dense_gemv_bf16_plain(const DenseGemv& a, int64_t n0, int64_t n1) {
       for (int l = 0; l < 8; ++l) s8[l] = acc[l] + acc[l + 8];
       for (int l = 0; l < 4; ++l) s4[l] = s8[l] + s8[l + 4];
       for (int l = 0; l < 2; ++l) s2[l] = s4[l] + s4[l + 2];
-      float y = s2[0] + s2[1];
-      if (a.bias != nullptr) y = y + a.bias[n];
-      if (a.out_type == Element::f32) {
-        static_cast<float*>(a.y)[m * a.ldy + n] = y;
-      } else {
-        static_cast<uint16_t*>(a.y)[m * a.ldy + n] = bf16_bits(y);
-      }
+      store_gemv_output(a, m, n, s2[0] + s2[1]);
     }
   }
 }
