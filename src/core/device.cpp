@@ -1,9 +1,12 @@
 #include "core/device.hpp"
 
 #include <ATen/Context.h>
+#include <ATen/cpu/Utils.h>
 #include <ATen/detail/CUDAHooksInterface.h>
 
 #include <charconv>
+#include <cstdlib>
+#include <string>
 
 #include "core/error.hpp"
 
@@ -75,9 +78,27 @@ c10::ScalarType resolve_dtype(DTypeRequest request, const c10::Device& device) {
     case DTypeRequest::f32: return c10::kFloat;
     case DTypeRequest::bf16: return c10::kBFloat16;
     case DTypeRequest::f16: return c10::kHalf;
-    case DTypeRequest::automatic: return device.is_cuda() ? c10::kBFloat16 : c10::kFloat;
+    case DTypeRequest::automatic:
+      if (device.is_cuda()) return c10::kBFloat16;
+      return cpu_has_native_bf16() ? c10::kBFloat16 : c10::kFloat;
   }
   return c10::kFloat;
+}
+
+bool cpu_has_native_bf16() {
+  static const bool native = [] {
+    if (const char* forced = std::getenv("JANUSKIT_CPU_BF16"); forced != nullptr && *forced != '\0') {
+      const std::string value = forced;
+      if (value == "0") return false;
+      if (value == "1") return true;
+      throw Error(cat("JANUSKIT_CPU_BF16: expected 0 or 1, got '", value, "'"));
+    }
+    for (const auto& [key, value] : at::cpu::get_cpu_capabilities()) {
+      if ((key == "amx_bf16" || key == "avx512_bf16") && value.isBool() && value.toBool()) return true;
+    }
+    return false;
+  }();
+  return native;
 }
 
 void synchronize(const c10::Device& device) {

@@ -1,7 +1,8 @@
 // --device and --dtype: parsing the user's words, then resolving them against what this machine has.
 //   --device auto|cpu|cuda|cuda:N   auto = the first CUDA device when one is visible, else the CPU
-//   --dtype  auto|f32|bf16|f16      auto = bf16 on CUDA (what the checkpoints hold), f32 on the CPU
-//                                   (LibTorch's CPU kernels are fastest and exact in f32)
+//   --dtype  auto|f32|bf16|f16      auto = bf16 on CUDA (what the checkpoints hold); on the CPU bf16 where
+//                                   it has native bf16 arithmetic (AVX512_BF16 or AMX), f32 elsewhere:
+//                                   without it LibTorch emulates bf16 matmuls and f32 is faster
 #pragma once
 
 #include <c10/core/Device.h>
@@ -29,6 +30,10 @@ int cuda_device_count();
 // Throws Error when CUDA is requested but unusable (no device, index out of range).
 c10::Device resolve_device(const DeviceRequest& request);
 c10::ScalarType resolve_dtype(DTypeRequest request, const c10::Device& device);
+
+// True where the CPU multiplies bf16 natively (AVX512_BF16 or AMX-BF16, as cpuinfo reports them).
+// JANUSKIT_CPU_BF16=0 or 1 overrides the detection, for measuring both defaults on one machine.
+bool cpu_has_native_bf16();
 
 // Waits for queued device work (CUDA) so that host timers measure it; a no-op on the CPU.
 void synchronize(const c10::Device& device);

@@ -154,6 +154,27 @@ ImageGenerationResult ImageGenerator::generate_fast(const std::vector<ImageReque
   return result;
 }
 
+int64_t ImageGenerator::batch_memory_bytes(int64_t images, int64_t longest,
+                                           const ImageGenerationOptions& options) const {
+  LanguageModel& lm = model_.language_model();
+  const bool fast = use_device_loop(options.decode_loop, lm);
+  const int64_t n = fast ? batch_bucket(images) : images, rows = 2 * n;
+  const int64_t steps = model_.tokens_per_image();
+  const int64_t capacity = fast ? std::min((longest + steps + 255) / 256 * 256, lm.max_positions()) : longest + steps;
+  const CacheShape shape = lm.cache_shape();
+  const int64_t element = static_cast<int64_t>(c10::elementSize(lm.dtype()));
+  const int64_t cache = KVCache::bytes_for(shape, rows, capacity, lm.dtype());
+  // Prefill, per prompt token of each row: the residual stream and its norm, q/k/v/o and the MLP's
+  // gate, up and product (an intermediate width of up to ~4x hidden) stay under 24 hidden-wide
+  // tensors; the attention scores are f32 [heads, T, T] where the kernel materialises them.
+  const int64_t heads = std::max<int64_t>(1, lm.hidden_size() / std::max<int64_t>(1, shape.head_dim));
+  const int64_t prefill = rows * longest * (24 * lm.hidden_size() * element + heads * longest * 4);
+  // Decode: f32 logits of both rows, the guided mix and the sampler's working copies (about 4 of the
+  // image vocabulary per image), plus the attention workspace of one query per row over the cache.
+  const int64_t decode = rows * 4 * model_.image_vocab_size() * 4 + rows * heads * capacity * 4;
+  return cache + std::max(prefill, decode);
+}
+
 ImageGenerationResult ImageGenerator::generate(const std::vector<ImageRequest>& images,
                                                const ImageGenerationOptions& options, const StepCallback& on_step) {
   if (images.empty()) throw Error("image generation needs at least one prompt");

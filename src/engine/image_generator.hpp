@@ -64,6 +64,12 @@ class ImageGenerator {
   ImageGenerationResult generate(const std::vector<ImageRequest>& images, const ImageGenerationOptions& options,
                                  const StepCallback& on_step = {});
 
+  // Device memory that generate() needs for `images` images whose longest prompt has `longest` tokens,
+  // beyond the weights: the KV cache of the 2·N rows (on the fast path a power-of-two bucket of rows
+  // and a capacity rounded up to 256 slots), the prefill's activations, and the decode step's logits,
+  // guidance and sampling buffers. An estimate meant to err high, for choosing batch sizes.
+  int64_t batch_memory_bytes(int64_t images, int64_t longest, const ImageGenerationOptions& options) const;
+
  private:
   // The CUDA fast path: a batch-size bucket's cache, sampler and captured decode graph, kept for the
   // next call with the same bucket and sampling settings.

@@ -98,4 +98,9 @@ int64_t KVCache::bytes() const {
   return 2 * total;
 }
 
+int64_t KVCache::bytes_for(const CacheShape& shape, int64_t batch, int64_t capacity, at::ScalarType dtype) {
+  return 2 * shape.layers * batch * shape.kv_heads * capacity * shape.head_dim *
+         static_cast<int64_t>(c10::elementSize(dtype));
+}
+
 }  // namespace januskit::engine

@@ -69,6 +69,8 @@ class KVCache {
 
   // Bytes held by all layers (for memory reports).
   int64_t bytes() const;
+  // What a cache of this size would hold, without allocating it (memory planning).
+  static int64_t bytes_for(const CacheShape& shape, int64_t batch, int64_t capacity, at::ScalarType dtype);
 
   // For decode loops that run on the device (engine/decode_graph.hpp):
   // row starts as a [B] int64 tensor on the cache's device; the same buffer for the cache's lifetime

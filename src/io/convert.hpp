@@ -22,6 +22,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/byte_size.hpp"
+
 namespace januskit::io {
 
 struct TensorInfo;
@@ -61,9 +63,7 @@ struct ConvertResult {
 ConvertResult convert_model(const std::filesystem::path& model, const std::filesystem::path& out,
                             const ConvertOptions& options);
 
-// "5GB" (10^9), "500MB", "2GiB" (2^30), "1.5GB", "4096": a byte count for --shard-size.
-// Throws UsageError naming `flag`.
-uint64_t parse_size(std::string_view text, std::string_view flag = "--shard-size");
+using januskit::parse_size;  // core/byte_size.hpp
 
 // Shard file names for `count` shards, as transformers names them.
 std::string shard_name(size_t index, size_t count);

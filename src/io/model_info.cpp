@@ -36,6 +36,25 @@ std::string pad(std::string s, size_t width, bool right = false) {
   return right ? std::string(width - s.size(), ' ') + s : s + std::string(width - s.size(), ' ');
 }
 
+// X.scales, X.qzeros, X.g_idx beside an X.qweight: how a GPTQ layer is packed, not parameters.
+bool is_quantization_metadata(const Checkpoint& ckpt, const std::string& name) {
+  for (std::string_view suffix : {".scales", ".qzeros", ".g_idx"}) {
+    if (name.ends_with(suffix)) return ckpt.contains(name.substr(0, name.size() - suffix.size()) + ".qweight");
+  }
+  return false;
+}
+
+void add_to_component(ModelInfo& info, std::map<std::string, size_t>& index, const std::string& name, int64_t params,
+                      uint64_t bytes) {
+  const std::string component = component_of(name);
+  auto [it, inserted] = index.emplace(component, info.components.size());
+  if (inserted) info.components.push_back(ComponentStats{component});
+  ComponentStats& c = info.components[it->second];
+  c.tensors += 1;
+  c.params += params;
+  c.bytes += bytes;
+}
+
 std::string fixed(double v, int digits) {
   std::ostringstream out;
   out << std::fixed << std::setprecision(digits) << v;
@@ -112,35 +131,27 @@ ModelInfo inspect_model(const fs::path& model) {
     if (packed) info.quantized_layers += 1;
     const int64_t n = packed && (quant_bits == 4 || quant_bits == 8) ? t.numel() * (32 / quant_bits) : t.numel();
     info.tensors += 1;
-    info.params += n;
     info.tensor_bytes += t.nbytes;
+    if (is_quantization_metadata(ckpt, name)) {
+      info.quantization_values += t.numel();
+      info.quantization_bytes += t.nbytes;
+      info.memory_f32 += t.nbytes;  // kept as stored whatever the compute dtype
+      info.memory_bf16 += t.nbytes;
+      info.memory_f16 += t.nbytes;
+      add_to_component(info, component_index, name, 0, t.nbytes);
+      info.tensor_list.push_back(t);
+      continue;
+    }
+    info.params += n;
     info.params_by_dtype[short_dtype_name(t.dtype)] += n;
     const bool as_float = float_for_memory(t.dtype);
     info.memory_f32 += as_float ? static_cast<uint64_t>(n) * 4 : t.nbytes;
     info.memory_bf16 += as_float ? static_cast<uint64_t>(n) * 2 : t.nbytes;
     info.memory_f16 += as_float ? static_cast<uint64_t>(n) * 2 : t.nbytes;
-    const std::string component = component_of(name);
-    auto [it, inserted] = component_index.emplace(component, info.components.size());
-    if (inserted) info.components.push_back(ComponentStats{component});
-    ComponentStats& c = info.components[it->second];
-    c.tensors += 1;
-    c.params += n;
-    c.bytes += t.nbytes;
+    add_to_component(info, component_index, name, n, t.nbytes);
     info.tensor_list.push_back(t);
   }
   return info;
-}
-
-std::string format_bytes(uint64_t bytes) {
-  static const char* kUnits[] = {"B", "kB", "MB", "GB", "TB", "PB"};
-  if (bytes < 1000) return cat(bytes, " B");
-  double v = static_cast<double>(bytes);
-  int unit = 0;
-  while (v >= 1000 && unit < 5) {
-    v /= 1000;
-    ++unit;
-  }
-  return cat(fixed(v, 2), " ", kUnits[unit]);
 }
 
 std::string format_count(int64_t n) {
@@ -168,7 +179,10 @@ std::string format_model_info(const ModelInfo& info, bool list_tensors) {
         cat(f.path.filename().string(), " (", f.format, ", ", format_bytes(f.bytes), ")"));
   }
   row("on disk", format_bytes(info.bytes_on_disk));
-  if (!info.quantization.empty()) row("quantization", cat(info.quantization, " (", info.quantized_layers, " quantized layers)"));
+  if (!info.quantization.empty()) {
+    row("quantization", cat(info.quantization, " (", info.quantized_layers, " quantized layers; scales, zeros, indices: ",
+                            format_count(info.quantization_values), " values, ", format_bytes(info.quantization_bytes), ")"));
+  }
   row("tensors", format_count(info.tensors));
   const double params = static_cast<double>(info.params);
   row("parameters", format_count(info.params) + (params >= 1e9   ? cat(" (", fixed(params / 1e9, 2), " B)")
@@ -219,7 +233,8 @@ nlohmann::json model_info_json(const ModelInfo& info, bool list_tensors) {
   j["tensor_bytes"] = info.tensor_bytes;
   j["parameters_by_dtype"] = info.params_by_dtype;
   if (!info.quantization.empty()) {
-    j["quantization"] = {{"summary", info.quantization}, {"quantized_layers", info.quantized_layers}};
+    j["quantization"] = {{"summary", info.quantization}, {"quantized_layers", info.quantized_layers},
+                         {"metadata_values", info.quantization_values}, {"metadata_bytes", info.quantization_bytes}};
   }
   j["memory_bytes"] = {{"f32", info.memory_f32}, {"bf16", info.memory_bf16}, {"f16", info.memory_f16}};
   j["components"] = nlohmann::json::array();

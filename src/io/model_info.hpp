@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "core/byte_size.hpp"
 #include "io/checkpoint.hpp"
 
 namespace januskit::io {
@@ -46,9 +47,12 @@ struct ModelInfo {
   std::vector<TensorInfo> tensor_list;  // every tensor, sorted by name
   // config.json's quantization_config, summarized ("gptq int4, group 32, sym, no act order"); empty when
   // the folder has none. Quantized layers are counted by their X.qweight tensors, and their parameters
-  // as the weights they pack (32 / bits per int32), not as int32 elements.
+  // as the weights they pack (32 / bits per int32), not as int32 elements. Their X.scales, X.qzeros and
+  // X.g_idx describe the packing and are not parameters: counted apart (tensors and bytes include them).
   std::string quantization;
   int64_t quantized_layers = 0;
+  int64_t quantization_values = 0;     // elements of the scales/qzeros/g_idx of quantized layers
+  uint64_t quantization_bytes = 0;
 };
 
 // A model folder (config.json + weights) or one weights file.
@@ -76,8 +80,7 @@ TensorSummary summarize_tensor(const Checkpoint& ckpt, const std::string& name);
 std::string format_tensor_summary(const TensorSummary& s);
 nlohmann::json tensor_summary_json(const TensorSummary& s);
 
-// "4.18 GB", "512 B", "1.50 MB" (decimal units, as model hubs print sizes).
-std::string format_bytes(uint64_t bytes);
+using januskit::format_bytes;  // core/byte_size.hpp
 // "2,089,297,547"
 std::string format_count(int64_t n);
 

@@ -10,6 +10,7 @@
 
 #include <ATen/core/Tensor.h>
 
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,14 @@ struct VqConfig {
 
   int64_t image_size() const { return grid << (channel_mult.size() - 1); }
   int64_t tokens_per_image() const { return grid * grid; }
+  // Activation memory of decoding one image, for memory planning: the full-resolution level holds
+  // the most, about six tensors of its width (and the upsampled output of the level below) at
+  // image_size() squared. An estimate meant to err high.
+  int64_t decode_activation_bytes(int64_t element_size) const {
+    int64_t widest = channel_mult.empty() ? 1 : channel_mult.front();
+    if (channel_mult.size() > 1) widest = std::max(widest, channel_mult[1]);
+    return 6 * base_channels * widest * image_size() * image_size() * element_size;
+  }
 };
 
 struct Conv {

@@ -92,10 +92,11 @@ GenerateResult generate_images(const GenerateOptions& o) {
     }
   }
   const std::vector<ImageSettings> settings(jobs.size(), chosen);
-  const std::vector<std::vector<size_t>> batches = plan_batches(settings, o.batch);
+  const std::vector<std::vector<size_t>> batches = renderer.fit_to_memory(jobs, plan_batches(settings, o.batch));
 
   GenerateResult result;
   result.model = renderer.model_info().name;
+  for (const auto& b : batches) result.batch_sizes.push_back(static_cast<int64_t>(b.size()));
   const int64_t steps = renderer.model_info().steps;
   ProgressBar bar(steps * static_cast<int64_t>(batches.size()), "generate", "step");
   std::vector<io::RgbImage> pictures;
@@ -131,7 +132,7 @@ nlohmann::json to_json(const GenerateResult& r) {
     images.push_back({{"file", im.file.string()}, {"prompt", im.prompt}, {"seed", im.seed}, {"tokens", im.tokens}});
   }
   nlohmann::json j = {{"model", r.model}, {"images", images}, {"seconds", r.seconds},
-                      {"tokens_per_second", r.tokens_per_second}};
+                      {"tokens_per_second", r.tokens_per_second}, {"batch_sizes", r.batch_sizes}};
   if (r.grid) j["grid"] = r.grid->string();
   return j;
 }

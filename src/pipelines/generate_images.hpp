@@ -1,5 +1,6 @@
 // `januskit generate`: Janus-Pro text-to-image. All images of all prompts run as one batch (or in
-// batches of --batch) through the shared ImageRenderer, which VQ-decodes each image and writes it (PNG
+// batches of --batch), cut further where the device's free memory asks for it, through the shared
+// ImageRenderer, which VQ-decodes each image and writes it (PNG
 // with a "parameters" text chunk, atomically) as soon as its batch is done. Image i of the run
 // (prompt-major) uses seed + i, so any single image can be reproduced alone.
 #pragma once
@@ -25,7 +26,7 @@ struct GenerateOptions {
   std::optional<uint64_t> seed;      // unset: random (reported)
   std::string output = "januskit.png";  // a file (several images: name_1.png ...), a folder, or a %d pattern
   bool grid = false;                 // also write a contact sheet (<output stem>_grid.png)
-  int64_t batch = 0;                 // images per batch (0: all at once)
+  int64_t batch = 0;                 // images per batch (0: as many as fit in memory)
 };
 
 struct GeneratedImage {
@@ -41,6 +42,7 @@ struct GenerateResult {
   std::optional<std::filesystem::path> grid;
   double seconds = 0;                // load excluded
   double tokens_per_second = 0;      // image tokens per second over the decode loops
+  std::vector<int64_t> batch_sizes;  // images in each batch, in order (as planned for the free memory)
 };
 
 // The files for n images: `spec` as a file, a folder (existing, or ending in '/'), or a printf

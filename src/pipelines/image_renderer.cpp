@@ -2,7 +2,13 @@
 
 #include <ATen/ATen.h>
 
+#include <cmath>
+
+#include "core/byte_size.hpp"
+#include "core/device.hpp"
 #include "core/error.hpp"
+#include "core/log.hpp"
+#include "core/memory.hpp"
 #include "core/timer.hpp"
 #include "engine/image_generator.hpp"
 #include "io/png.hpp"
@@ -32,6 +38,25 @@ std::vector<int32_t> token_row(const at::Tensor& tokens, int64_t row) {
   auto acc = tokens.accessor<int64_t, 2>();
   std::vector<int32_t> out(static_cast<size_t>(tokens.size(1)));
   for (int64_t k = 0; k < tokens.size(1); ++k) out[static_cast<size_t>(k)] = static_cast<int32_t>(acc[row][k]);
+  return out;
+}
+
+// Beyond the estimates: the allocator's fragmentation, the tokenizer, PNG encoding, the CUDA graph's
+// private pool. Planning uses this share of the free memory and keeps this much aside.
+constexpr double kUsableShare = 0.9;
+constexpr int64_t kSlackBytes = int64_t{256} << 20;
+
+// `batch` cut into the fewest parts of near-equal size with at most `most` images each, in order.
+std::vector<std::vector<size_t>> split_evenly(const std::vector<size_t>& batch, int64_t most) {
+  const size_t n = batch.size(), parts = (n + static_cast<size_t>(most) - 1) / static_cast<size_t>(most);
+  std::vector<std::vector<size_t>> out;
+  size_t first = 0;
+  for (size_t p = 0; p < parts; ++p) {
+    const size_t size = (n - first) / (parts - p) + ((n - first) % (parts - p) != 0 ? 1 : 0);
+    out.emplace_back(batch.begin() + static_cast<std::ptrdiff_t>(first),
+                     batch.begin() + static_cast<std::ptrdiff_t>(first + size));
+    first += size;
+  }
   return out;
 }
 
@@ -86,6 +111,55 @@ void ImageRenderer::check_prompt(const std::string& prompt) const {
     throw Error(cat("the prompt is ", length, " tokens; with ", info_.steps, " image tokens that exceeds the model's context of ",
                     context, "; shorten the prompt"));
   }
+}
+
+std::vector<std::vector<size_t>> ImageRenderer::fit_to_memory(const std::vector<ImageJob>& jobs,
+                                                              const std::vector<std::vector<size_t>>& batches) const {
+  models::JanusModel& model = *bundle_->model;
+  const c10::Device device = model.device();
+  const FreeMemory free = free_memory(device);
+  const int64_t decode_images =
+      model.config().vq.decode_activation_bytes(static_cast<int64_t>(c10::elementSize(model.dtype())));
+  const int64_t budget =
+      static_cast<int64_t>(kUsableShare * static_cast<double>(free.bytes)) - decode_images - kSlackBytes;
+  const engine::ImageGenerator generator(model);
+  std::vector<std::vector<size_t>> out;
+  for (const auto& batch : batches) {
+    if (batch.empty()) continue;
+    const ImageSettings& s = jobs.at(batch.front()).settings;
+    const engine::ImageGenerationOptions options{s.cfg, s.temperature, s.top_k, 1.0};
+    int64_t longest = 0;
+    for (size_t j : batch) {
+      longest = std::max<int64_t>(longest, static_cast<int64_t>(image_request(*bundle_, jobs[j].prompt, 0).cond_ids.size()));
+    }
+    const auto need = [&](int64_t images) { return generator.batch_memory_bytes(images, longest, options); };
+    const int64_t wanted = static_cast<int64_t>(batch.size());
+    int64_t fits = wanted;
+    while (fits > 1 && need(fits) > budget) --fits;
+    const std::string figures =
+        cat(format_bytes(static_cast<uint64_t>(std::max<int64_t>(0, free.bytes))), " free on ", device_name(device), " (",
+            free.source, "), ", format_bytes(static_cast<uint64_t>(std::max<int64_t>(0, budget))),
+            " of it for batches after a ", static_cast<int>(std::lround(100 * (1 - kUsableShare))), " % margin, ",
+            format_bytes(static_cast<uint64_t>(kSlackBytes)), " of slack and ",
+            format_bytes(static_cast<uint64_t>(decode_images)), " to VQ-decode one image");
+    if (fits == wanted) {
+      log::debug("memory: ", figures, "; a batch of ", wanted, wanted == 1 ? " image" : " images", " needs ",
+                 format_bytes(static_cast<uint64_t>(need(wanted))), " (KV cache, activations): kept whole");
+      out.push_back(batch);
+      continue;
+    }
+    std::vector<std::vector<size_t>> parts = split_evenly(batch, fits);
+    if (need(1) > budget) {
+      log::warn("memory: ", figures, "; even one image needs ", format_bytes(static_cast<uint64_t>(need(1))),
+                ", so they run one at a time and may run out of memory");
+    } else {
+      log::info("memory: ", figures, "; ", wanted, " images at once would need ",
+                format_bytes(static_cast<uint64_t>(need(wanted))), ", so they run as ", parts.size(),
+                " batches of at most ", parts.front().size());
+    }
+    for (auto& part : parts) out.push_back(std::move(part));
+  }
+  return out;
 }
 
 RenderStats ImageRenderer::render(const std::vector<ImageJob>& jobs, const std::vector<std::vector<size_t>>& batches,

@@ -82,6 +82,13 @@ class ImageRenderer {
   // Throws Error when the prompt and the image tokens do not fit in the model's context.
   void check_prompt(const std::string& prompt) const;
 
+  // The batches cut further so that each fits in the memory the device has free now, beside the
+  // loaded weights (core/memory.hpp; engine::ImageGenerator::batch_memory_bytes; the VQ decoder's
+  // activations for one image). A batch that fits stays whole; one that does not becomes the fewest
+  // near-equal parts that fit. Logs what it chose (-v), and why when it cut a batch.
+  std::vector<std::vector<size_t>> fit_to_memory(const std::vector<ImageJob>& jobs,
+                                                 const std::vector<std::vector<size_t>>& batches) const;
+
   // Renders the batches in order; the jobs of one batch must share their settings.
   RenderStats render(const std::vector<ImageJob>& jobs, const std::vector<std::vector<size_t>>& batches,
                      const RenderCallbacks& callbacks = {});

@@ -219,7 +219,12 @@ void render_locked(const GalleryOptions& o, const GalleryPlan& plan, ImageRender
 
   RunLock run(o.output, plan);
   std::vector<ImageJob> jobs(plan.images.size());
-  const std::vector<std::vector<size_t>> todo = work_to_do(o, plan, batches, jobs, result);
+  // Memory may cut a planned batch (the unit shards and resumes agree on) into parts; parts whose
+  // images are all on disk already need no work.
+  std::vector<std::vector<size_t>> todo;
+  for (auto& part : renderer.fit_to_memory(jobs, work_to_do(o, plan, batches, jobs, result))) {
+    if (std::any_of(part.begin(), part.end(), [&](size_t i) { return !jobs[i].file.empty(); })) todo.push_back(std::move(part));
+  }
   if (result.already_present > 0) {
     log::info("gallery: ", result.already_present, " of ", result.images_owned, " images already present in ", o.output.string());
   }

@@ -8,7 +8,9 @@
 // "parameters" text matches the plan (the januskit version aside). A batch with missing images is
 // rendered again whole and only the missing images are written: images of a batch are computed
 // together, and keeping the layout fixed keeps a resumed image bit-identical to an uninterrupted
-// run's on any device, where a smaller batch could round differently. A PNG with other parameters
+// run's on any device, where a smaller batch could round differently. The one exception: a planned
+// batch that does not fit in the memory free at the time runs in parts (ImageRenderer::fit_to_memory),
+// so a resume on a fuller machine may round its missing images differently. A PNG with other parameters
 // (another model, an edited manifest) is an error unless --force, so no finished work is replaced by
 // accident; a damaged one is rendered again.
 //

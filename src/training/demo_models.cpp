@@ -9,6 +9,7 @@
 #include <set>
 #include <tuple>
 
+#include "core/device.hpp"
 #include "core/error.hpp"
 #include "core/log.hpp"
 #include "core/timer.hpp"
@@ -394,7 +395,7 @@ LossCurve pretrain_vision(models::JanusModel& m, models::VqModel& vq, int64_t st
   params.push_back(probe_b);
   TrainOptions o;
   o.label = "vision encoder";
-  o.bf16_autocast = cpu_has_fast_bf16();
+  o.bf16_autocast = cpu_has_native_bf16();
   o.steps = steps;
   o.learning_rate = 2e-3;
   o.min_learning_rate = 2e-4;
@@ -654,7 +655,7 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
 
   models::JanusConfig config = demo_janus_config(round_up(static_cast<int64_t>(tok.vocab_size()), 64));
   auto model = models::JanusModel::random(config, at::kFloat, c10::Device(c10::kCPU), options.seed);
-  nlohmann::json report = {{"model", "demo-janus"}, {"seed", options.seed}, {"bf16_autocast", cpu_has_fast_bf16()},
+  nlohmann::json report = {{"model", "demo-janus"}, {"seed", options.seed}, {"bf16_autocast", cpu_has_native_bf16()},
                             {"phases", nlohmann::json::array()}};
 
   // 1. The VQ tokenizer alone (everything starts from --init's weights when given; its tokenizer is
@@ -703,7 +704,7 @@ nlohmann::json train_demo_janus(const DemoOptions& options) {
   }
   TrainOptions o;
   o.label = options.vision_only ? "janus understanding" : "janus lm";
-  o.bf16_autocast = cpu_has_fast_bf16();
+  o.bf16_autocast = cpu_has_native_bf16();
   o.steps = schedule.lm;
   // A continued model (--init) restarts its cosine schedule from a lower peak, keeping what it learned.
   o.learning_rate = continued ? 1e-3 : 1.5e-3;
@@ -752,7 +753,7 @@ nlohmann::json train_demo_reasoner(const DemoOptions& options) {
   auto model = models::LlamaModel::random(config, at::kFloat, c10::Device(c10::kCPU), options.seed, 0.02);
   TrainOptions o;
   o.label = "reasoner";
-  o.bf16_autocast = cpu_has_fast_bf16();
+  o.bf16_autocast = cpu_has_native_bf16();
   o.steps = reasoner_steps(options);
   o.learning_rate = 2e-3;
   o.min_learning_rate = 1e-4;

@@ -2,7 +2,6 @@
 
 #include <ATen/ATen.h>
 #include <ATen/autocast_mode.h>
-#include <ATen/cpu/Utils.h>
 #include <c10/core/GradMode.h>
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
@@ -79,13 +78,6 @@ void AdamW::step(double lr) {
     at::Tensor denom = (v_[i] / c2).sqrt_().add_(o_.eps);
     p.addcdiv_(m_[i], denom, -lr / c1);
   }
-}
-
-bool cpu_has_fast_bf16() {
-  for (const auto& [key, value] : at::cpu::get_cpu_capabilities()) {
-    if ((key == "amx_bf16" || key == "avx512_bf16") && value.isBool() && value.toBool()) return true;
-  }
-  return false;
 }
 
 namespace {

@@ -25,10 +25,6 @@ struct TrainOptions {
   bool bf16_autocast = false;  // forward in bf16 where safe (matmuls, convolutions), f32 weights and optimizer
 };
 
-// True when this CPU runs bf16 matrix products natively (AMX or AVX512-BF16): mixed precision then
-// trains several times faster than f32.
-bool cpu_has_fast_bf16();
-
 struct LossCurve {
   std::vector<double> loss;  // one entry per step
   // The mean loss over the first and last `window` steps (for smoke tests and reports).

@@ -16,6 +16,8 @@ import demo_shapes as shapes
 JANUSKIT = os.environ["JANUSKIT_BIN"]
 # JANUSKIT_QUANT=int8|int4: the same checks on weights quantized at load time (issue 19).
 QUANT = os.environ.get("JANUSKIT_QUANT", "")
+# JANUSKIT_DTYPE=f32|bf16: a fixed dtype instead of the machine's default (bf16 on CPUs with native bf16).
+DTYPE = os.environ.get("JANUSKIT_DTYPE", "")
 MODEL_COMMANDS = ("ask", "generate", "describe")
 N_IMAGES = 48
 N_PROBLEMS = 100
@@ -24,6 +26,8 @@ N_PROBLEMS = 100
 def run(*args, stdin=None):
     if QUANT and args[0] in MODEL_COMMANDS:
         args = (*args, "--quant", QUANT)
+    if DTYPE and args[0] in MODEL_COMMANDS:
+        args = (*args, "--dtype", DTYPE)
     r = subprocess.run([JANUSKIT, "-q", *args], input=stdin, capture_output=True, text=True, timeout=900)
     assert r.returncode == 0, r.stderr
     return r.stdout

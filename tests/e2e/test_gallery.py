@@ -465,3 +465,15 @@ def test_chromium_loads_every_image_and_opens_the_viewer(reference, tmp_path, ca
     dom = run_chromium(profile, "--dump-dom", (broken / "index.html").as_uri())
     assert 'data-images-loaded="11"' in dom.stdout and 'data-images-broken="1"' in dom.stdout
     assert "1 of 12 images failed to load" in dom.stdout
+
+
+def test_memory_cuts_planned_batches_into_parts(tmp_path):
+    """With no memory to spare, --batch 2's batches run one image at a time: the folder a --batch 1 run makes."""
+    manifest = write_manifest(tmp_path / "gallery.json")
+    one = run(*gallery_args(manifest, tmp_path / "one", "--batch", "1"))
+    assert one.returncode == 0, one.stderr
+    cut = subprocess.run([JANUSKIT, *gallery_args(manifest, tmp_path / "cut", "--batch", "2")], capture_output=True,
+                         text=True, timeout=300, env=dict(ENV, JANUSKIT_MEMORY_LIMIT="1"))
+    assert cut.returncode == 0, cut.stderr
+    assert "warning: memory:" in cut.stderr and "one at a time" in cut.stderr, cut.stderr
+    assert_same_folder(tmp_path / "cut", tmp_path / "one")

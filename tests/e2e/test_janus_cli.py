@@ -12,8 +12,9 @@ FIXTURES = pathlib.Path(os.environ["JANUSKIT_FIXTURES"]) / "janus_models"
 JANUS = str(FIXTURES / "janus")
 
 
-def run(*args, cwd=None):
-    return subprocess.run([JANUSKIT, *args], capture_output=True, text=True, timeout=300, cwd=cwd)
+def run(*args, cwd=None, env=None):
+    return subprocess.run([JANUSKIT, *args], capture_output=True, text=True, timeout=300, cwd=cwd,
+                          env=None if env is None else {**os.environ, **env})
 
 
 def assert_error(r, code, *fragments):
@@ -60,11 +61,58 @@ def test_one_image_of_a_batch_reproduces_alone(tmp_path):
 
 def test_greedy_tokens_equal_the_reference():
     expected = json.loads((FIXTURES / "expected.json").read_text())
-    r = run("generate", *expected["generation_prompts"], "-m", JANUS, "--temperature", "0", "--cfg", "5",
+    # f32: the reference ran in f32, and bf16 (the default on CPUs with native bf16) may flip an argmax.
+    r = run("generate", *expected["generation_prompts"], "-m", JANUS, "--temperature", "0", "--cfg", "5", "--dtype", "f32",
             "-o", "/tmp/januskit-e2e-%d.png", "--json")
     assert r.returncode == 0, r.stderr
     got = [im["tokens"] for im in json.loads(r.stdout)["images"]]
     assert got == expected["generation_tokens"]
+
+
+def generate_under_limit(tmp_path, limit, *extra):
+    """40 images of two prompts with JANUSKIT_MEMORY_LIMIT=limit (None: the machine's own figure)."""
+    out = tmp_path / f"limit_{limit}"
+    r = run("generate", "a red circle", "a small blue square", "-n", "20", "-m", JANUS, "--seed", "5",
+            "--dtype", "f32", "-o", f"{out}/", "--json", "-v", *extra,
+            env={} if limit is None else {"JANUSKIT_MEMORY_LIMIT": limit})
+    assert r.returncode == 0, r.stderr
+    result = json.loads(r.stdout)
+    assert len(result["images"]) == 40 and sum(result["batch_sizes"]) == 40
+    assert len(list(out.glob("*.png"))) == 40
+    return result, r.stderr
+
+
+def test_batches_follow_the_free_memory(tmp_path):
+    whole, log = generate_under_limit(tmp_path, None)
+    assert whole["batch_sizes"] == [40]
+    assert "memory:" in log and "a batch of 40 images needs" in log and "kept whole" in log, log
+    tokens = [im["tokens"] for im in whole["images"]]
+    largest = []
+    # From nothing usable to plenty: batches only grow, and no image depends on how it was batched.
+    for limit in ("1", "290MB", "300MB", "305MB", "320MB", "2GB"):
+        result, log = generate_under_limit(tmp_path, limit)
+        assert [im["tokens"] for im in result["images"]] == tokens, limit
+        sizes = result["batch_sizes"]
+        assert max(sizes) - min(sizes) <= 1, sizes  # near-equal parts
+        if max(sizes) < 40:
+            assert "JANUSKIT_MEMORY_LIMIT" in log, log
+        largest.append(max(sizes))
+    assert largest == sorted(largest), largest
+    assert largest[0] == 1 and largest[-1] == 40, largest
+    assert any(1 < n < 40 for n in largest), largest
+    # Even one image over the budget: a warning, one at a time, still every image.
+    _, log = generate_under_limit(tmp_path, "1")
+    assert "warning: memory:" in log and "one at a time" in log, log
+    # An explicit --batch is a ceiling; memory can only lower it.
+    result, _ = generate_under_limit(tmp_path, None, "--batch", "16")
+    assert result["batch_sizes"] == [16, 16, 8]
+
+
+def test_a_bad_memory_limit_is_one_error_line(tmp_path):
+    r = run("generate", "a red circle", "-m", JANUS, "-o", str(tmp_path / "x.png"),
+            env={"JANUSKIT_MEMORY_LIMIT": "lots"})
+    assert_error(r, 2, "JANUSKIT_MEMORY_LIMIT", "expected a size")
+    assert not (tmp_path / "x.png").exists()
 
 
 def model_with_generation_config(tmp_path, text):

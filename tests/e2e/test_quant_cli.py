@@ -60,6 +60,9 @@ def test_converted_folder_runs_as_load_time_quantization(r1_int4):
     info = json.loads(ok("info", r1_int4, "--json"))
     assert info["quantization"]["quantized_layers"] == 29  # 4 layers × 7 projections + the untied head
     assert "gptq int4, group 32" in info["quantization"]["summary"]
+    # Parameters are the weights the layers pack; scales, zeros and indices are counted apart.
+    assert info["parameters"] == json.loads(ok("info", R1, "--json"))["parameters"]
+    assert info["quantization"]["metadata_values"] > 0 and info["quantization"]["metadata_bytes"] > 0
     config = json.loads((r1_int4 / "config.json").read_text())
     assert config["quantization_config"]["quant_method"] == "gptq"
     assert answers("-m", r1_int4) == answers("--quant", "int4")

@@ -26,7 +26,7 @@ void add_gallery_command(CLI::App& app) {
   add_model_flags(*cmd, f.model);
   cmd->add_option("--shard", f.shard, "Render only shard i of n (i/n, 1 <= i <= n) into a folder shared with the other shards");
   cmd->add_flag("--force", f.options.force, "Render this shard's images again even when they are present");
-  cmd->add_option("--batch", f.options.batch, "Images per batch (0 = all with equal settings at once; lower it to save memory)")
+  cmd->add_option("--batch", f.options.batch, "Images per batch (0 = all with equal settings at once); a batch larger than the free memory allows is cut into parts (-v shows the plan)")
       ->capture_default_str();
   cmd->add_option("-n,--count", f.count, "Images per entry for entries that set no count or seeds (default 1)");
   cmd->add_option("--seed", f.seed, "First seed of entries that set no seeds (default 0)");

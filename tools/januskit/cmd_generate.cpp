@@ -28,7 +28,7 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--seed", flags->seed, "Seed of the first image; image i uses seed + i (default: random)");
   cmd->add_option("-o,--output", o.output, "Output file (name_1.png... for several), folder, or pattern like out_%03d.png")
       ->capture_default_str();
-  cmd->add_option("--batch", o.batch, "Images per batch (0 = all at once; lower it to save memory)")->capture_default_str();
+  cmd->add_option("--batch", o.batch, "Images per batch (0 = as many as the free memory holds; -v shows the plan)")->capture_default_str();
   cmd->add_flag("--grid", o.grid, "Also write a contact sheet of all images (<output>_grid.png)");
   cmd->add_flag("--json", flags->json, "Print JSON: per image the file, seed and image token ids");
   cmd->callback([flags, cmd] {

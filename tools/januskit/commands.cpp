@@ -6,7 +6,7 @@ void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
   cmd.add_option("-m,--model", flags.model,
                  "Model folder (config.json + weights + tokenizer.json); default: the bundled demo model");
   cmd.add_option("--device", flags.device, "auto, cpu, cuda or cuda:N")->capture_default_str();
-  cmd.add_option("--dtype", flags.dtype, "auto (bf16 on CUDA, f32 on the CPU; --dtype bf16 is several times faster on CPUs with AVX512-BF16), f32, bf16 or f16")
+  cmd.add_option("--dtype", flags.dtype, "auto (bf16 on CUDA and on CPUs with AVX512-BF16 or AMX, f32 on other CPUs), f32 (bit-exact reference runs), bf16 or f16")
       ->capture_default_str();
   cmd.add_option("--quant", flags.quant,
                  "Weight-only quantization of the linear layers at load time: none, int8 (per output channel) or "

@@ -6,6 +6,12 @@
 
 #include <ATen/ATen.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
 using namespace januskit;
 using Kind = DeviceRequest::Kind;
 
@@ -43,8 +49,28 @@ TEST(ParseDtype, AcceptsNamesAndAliases) {
   EXPECT_THROW(parse_dtype("BF16 "), UsageError);
 }
 
-TEST(ResolveDtype, AutoIsBf16OnCudaF32OnCpu) {
-  EXPECT_EQ(resolve_dtype(DTypeRequest::automatic, c10::Device(c10::kCPU)), c10::kFloat);
+// The kernel's own view of the CPU, independent of cpuinfo (which LibTorch uses).
+bool proc_cpuinfo_lists_bf16() {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with("flags")) continue;
+    std::istringstream words(line);
+    for (std::string w; words >> w;) {
+      if (w == "avx512_bf16" || w == "amx_bf16") return true;
+    }
+    return false;
+  }
+  return false;
+}
+
+TEST(ResolveDtype, AutoIsBf16OnCudaAndOnCpusWithNativeBf16) {
+  if (std::getenv("JANUSKIT_CPU_BF16") == nullptr && std::filesystem::exists("/proc/cpuinfo")) {
+    EXPECT_EQ(cpu_has_native_bf16(), proc_cpuinfo_lists_bf16());
+  }
+  EXPECT_EQ(resolve_dtype(DTypeRequest::automatic, c10::Device(c10::kCPU)),
+            cpu_has_native_bf16() ? c10::kBFloat16 : c10::kFloat);
+  EXPECT_EQ(resolve_dtype(DTypeRequest::f32, c10::Device(c10::kCPU)), c10::kFloat);
   EXPECT_EQ(resolve_dtype(DTypeRequest::automatic, c10::Device(c10::kCUDA, 0)), c10::kBFloat16);
   EXPECT_EQ(resolve_dtype(DTypeRequest::f16, c10::Device(c10::kCPU)), c10::kHalf);
   EXPECT_EQ(resolve_dtype(DTypeRequest::bf16, c10::Device(c10::kCPU)), c10::kBFloat16);

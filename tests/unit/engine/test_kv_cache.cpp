@@ -70,3 +70,11 @@ TEST(KVCache, TruncateResetAndShare) {
   }
   EXPECT_THROW(many.fill_rows_from(single, 0), Error);  // only into an empty cache
 }
+
+TEST(KVCache, BytesForIsWhatACacheOfThatSizeHolds) {
+  const CacheShape shape{3, 2, 8};
+  for (at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
+    KVCache cache(shape, 6, 40, dtype, c10::Device(c10::kCPU));
+    EXPECT_EQ(KVCache::bytes_for(shape, 6, 40, dtype), cache.bytes());
+  }
+}
