@@ -200,6 +200,28 @@ def reference_image_generation(model, cond: list[int], pad: int, steps: int) -> 
     return out_tokens
 
 
+def write_folder(folder: pathlib.Path, model, tok: Tokenizer) -> None:
+    """config.json + model.safetensors (transformers names) + the tokenizer files."""
+    folder.mkdir(parents=True)
+    model.save_pretrained(folder, safe_serialization=True)
+    tok.save(str(folder / "tokenizer.json"))
+    write_json(folder / "tokenizer_config.json", {"bos_token": BOS, "eos_token": EOS, "pad_token": PAD,
+                                                  "tokenizer_class": "LlamaTokenizerFast", "model_max_length": 16384})
+    write_json(folder / "special_tokens_map.json", {"bos_token": BOS, "eos_token": EOS, "pad_token": PAD,
+                                                    "additional_special_tokens": SPECIAL[3:]})
+
+
+def understanding_prompt(tok: Tokenizer, question: str) -> list[int]:
+    """The SFT prompt with one image, its placeholder expanded to the image's tokens."""
+    prompt = f"{SYSTEM}\n\n<|User|>: <image_placeholder>\n{question}\n\n<|Assistant|>:"
+    ph = tok.token_to_id("<image_placeholder>")
+    expanded = []
+    for t in tok.encode(prompt).ids:
+        expanded += ([tok.token_to_id("<begin_of_image>")] + [ph] * (GRID * GRID) +
+                     [tok.token_to_id("<end_of_image>")]) if t == ph else [t]
+    return expanded
+
+
 def make(out_dir: pathlib.Path) -> None:
     seed_everything(2024)
     tok = make_tokenizer()
@@ -208,13 +230,7 @@ def make(out_dir: pathlib.Path) -> None:
     widen(model)
 
     folder = out_dir / "janus"
-    folder.mkdir()
-    model.save_pretrained(folder, safe_serialization=True)
-    tok.save(str(folder / "tokenizer.json"))
-    write_json(folder / "tokenizer_config.json", {"bos_token": BOS, "eos_token": EOS, "pad_token": PAD,
-                                                  "tokenizer_class": "LlamaTokenizerFast", "model_max_length": 16384})
-    write_json(folder / "special_tokens_map.json", {"bos_token": BOS, "eos_token": EOS, "pad_token": PAD,
-                                                    "additional_special_tokens": SPECIAL[3:]})
+    write_folder(folder, model, tok)
     original = out_dir / "janus_original"
     original.mkdir()
     for f in ("config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json"):
@@ -228,13 +244,7 @@ def make(out_dir: pathlib.Path) -> None:
     with torch.no_grad():
         # Understanding: the SFT prompt with one image, its logits, and 20 greedy tokens.
         question = "Describe this image."
-        prompt = f"{SYSTEM}\n\n<|User|>: <image_placeholder>\n{question}\n\n<|Assistant|>:"
-        ids = tok.encode(prompt).ids
-        ph = tok.token_to_id("<image_placeholder>")
-        expanded = []
-        for t in ids:
-            expanded += ([tok.token_to_id("<begin_of_image>")] + [ph] * (GRID * GRID) +
-                         [tok.token_to_id("<end_of_image>")]) if t == ph else [t]
+        expanded = understanding_prompt(tok, question)
         pixels = normalize(preprocess(Image.open(out_dir / "images" / "gradient.png"), 64))
         input_ids = torch.tensor([expanded])
         logits = model(input_ids=input_ids, pixel_values=pixels).logits.float()

@@ -1,0 +1,116 @@
+"""A GPTQ-quantized tiny Janus (transformers' JanusForConditionalGeneration), and what transformers
+computes with its dequantized weights.
+
+The language model's projections and head, both aligners and the generation head are quantized
+int4, group 32, with make_quantized_models.py's independent numpy quantizer and GPTQ packing, where
+docs/quantization.md's rule allows it (at least 64 inputs, both sizes multiples of 8: here the
+aligners' first layers, 32 and 8 inputs wide, stay dense). SigLIP, the VQ model and the embeddings
+stay f16, as januskit keeps them dense; every other tensor is f16, as in published GPTQ folders.
+
+Folders written:
+  dense/   the f16 model (make_janus_models.py's config, tokenizer files and transformers names)
+  gptq/    the same model quantized, GPTQ layout, quantization_config in config.json
+  expected.safetensors + expected.json, each with the dequantized weights and (suffix _dense) the
+  f16 weights:
+    understanding_logits  [1, T, V] logits of the SFT prompt with one image (understanding_pixels)
+    generation_logits     [2, K] image-token logits after prompt 0's (cond, uncond) rows
+    generation_tokens     16 greedy CFG image tokens for each generation prompt (the original loop)
+"""
+import json
+import pathlib
+import shutil
+
+import numpy as np
+import torch
+from PIL import Image
+from safetensors.numpy import save_file as save_numpy
+from safetensors.torch import load_file, save_file
+from transformers import JanusForConditionalGeneration
+
+from fixture_util import seed_everything, write_json
+from make_janus_models import (CFG, GRID, PAD, make_config, make_tokenizer, normalize, preprocess,
+                               reference_image_generation, understanding_prompt, widen, write_folder)
+from make_quantized_models import dequantize, gptq_tensors, quantize
+
+BITS, GROUP = 4, 32
+PROMPTS = ["a red circle on a white background", "a small blue square"]
+
+
+def quantized_names(state: dict) -> list[str]:
+    """The linear layers januskit quantizes in a Janus model (docs/quantization.md), by their roles."""
+    linear = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    out = [n for n in state if n.startswith("model.language_model.layers.") and n.endswith(".weight")
+           and n.split(".")[-2] in linear]
+    out.append("lm_head.weight")
+    for mlp in ("model.aligner", "model.generation_aligner"):
+        out += [n for n in state if n.startswith(mlp + ".") and n.endswith(".weight")]
+    out += ["model.generation_head.proj_out.weight", "model.generation_head.vision_head.weight"]
+    per_word = 32 // BITS
+    return [n for n in out if state[n].shape[1] >= 64 and state[n].shape[1] % per_word == 0
+            and state[n].shape[0] % per_word == 0]
+
+
+def outputs(model, tok, pixels) -> dict:
+    with torch.no_grad():
+        ids = torch.tensor([understanding_prompt(tok, "Describe this image.")])
+        out = {"understanding_logits": model(input_ids=ids, pixel_values=pixels).logits.float().contiguous()}
+        cond = tok.encode(f"<|User|>: {PROMPTS[0]}\n\n<|Assistant|>:<begin_of_image>").ids
+        rows = torch.tensor([cond, cond])
+        rows[1, 1:-1] = tok.token_to_id(PAD)
+        hidden = model.model.language_model(inputs_embeds=model.get_input_embeddings()(rows)).last_hidden_state
+        out["generation_logits"] = model.model.generation_head(hidden[:, -1, :]).float().contiguous()
+        tokens = []
+        for p in PROMPTS:
+            c = tok.encode(f"<|User|>: {p}\n\n<|Assistant|>:<begin_of_image>").ids
+            tokens.append(reference_image_generation(model, c, tok.token_to_id(PAD), GRID * GRID))
+        return out, tokens
+
+
+def make(out_dir: pathlib.Path) -> None:
+    seed_everything(2024)
+    tok = make_tokenizer()
+    seed_everything(31)
+    model = JanusForConditionalGeneration(make_config(tok)).eval()
+    widen(model)
+    model = model.half().float()  # f16-valued weights: what both folders store
+    dense_dir = out_dir / "dense"
+    write_folder(dense_dir, model.half(), tok)
+    model = model.float()
+
+    x = np.linspace(0, 255, 90)
+    picture = np.stack([np.tile(x, (60, 1)), np.tile(x[::-1], (60, 1)), np.full((60, 90), 200.0)], -1)
+    pixels = normalize(preprocess(Image.fromarray(picture.astype(np.uint8)), 64))
+    dense, tokens_dense = outputs(model, tok, pixels)
+
+    state = {k: v.numpy() for k, v in load_file(str(dense_dir / "model.safetensors")).items()}
+    gptq_state = {}
+    with torch.no_grad():
+        params = dict(model.named_parameters())
+        for name in quantized_names(state):
+            w = state.pop(name).astype(np.float32)
+            codes, scales, zeros = quantize(w, BITS, GROUP)
+            gptq_state.update(gptq_tensors(name[:-len(".weight")], codes, scales, zeros, BITS, GROUP))
+            params[name].copy_(torch.from_numpy(dequantize(codes, scales, zeros, GROUP)))
+    gptq_state.update(state)
+    quantized, tokens = outputs(model, tok, pixels)
+
+    gptq_dir = out_dir / "gptq"
+    gptq_dir.mkdir()
+    save_numpy(gptq_state, str(gptq_dir / "model.safetensors"), metadata={"format": "pt"})
+    for f in dense_dir.iterdir():
+        if f.name != "model.safetensors":
+            shutil.copy(f, gptq_dir / f.name)
+    config = json.loads((dense_dir / "config.json").read_text())
+    config["quantization_config"] = {
+        "bits": BITS, "group_size": GROUP, "desc_act": False, "sym": True, "lm_head": True, "quant_method": "gptq",
+        "checkpoint_format": "gptq", "damp_percent": 0.01, "static_groups": False, "true_sequential": True,
+        "meta": {"quantizer": ["gptqmodel:2.2.0"], "damp_auto_increment": 0.0025}}
+    write_json(gptq_dir / "config.json", config)
+
+    tensors = {"understanding_pixels": pixels.contiguous(), **quantized,
+               **{k + "_dense": v for k, v in dense.items()}}
+    save_file(tensors, str(out_dir / "expected.safetensors"))
+    write_json(out_dir / "expected.json", {
+        "cfg": CFG, "generation_prompts": PROMPTS, "generation_tokens": tokens, "generation_tokens_dense": tokens_dense,
+        "understanding_prompt_ids": understanding_prompt(tok, "Describe this image."), "bits": BITS,
+        "group_size": GROUP})
