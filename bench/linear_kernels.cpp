@@ -95,13 +95,18 @@ int main(int argc, char** argv) {
       std::vector<Form> forms = {
           {"at::linear f32", 4 * wn, [&] { at::linear(x32, w32); }},
           {"at::linear bf16", 2 * wn, [&] { at::linear(x16, w16); }},
-          {"januskit bf16 GEMV", 2 * wn, [&] { nn::dense_gemv_cpu(x16, w16, {}); }},
+          {"januskit bf16 GEMV (widen)", 2 * wn,
+           [&] { nn::dense_gemv_cpu(x16, w16, {}, {}, nn::GemvArithmetic::widen); }},
           {"januskit int8 (bf16 act.)", static_cast<double>(l8.weight_bytes()), [&] { l8.forward(x16); }},
           {"januskit int4 g32 (bf16 act.)", static_cast<double>(l4.weight_bytes()), [&] { l4.forward(x16); }},
           {"januskit int4 g128 (bf16 act.)", static_cast<double>(l4g.weight_bytes()), [&] { l4g.forward(x16); }},
           {"_weight_int8pack_mm (bf16)", wn, [&] { at::_weight_int8pack_mm(x16, int8w, int8s); }},
           {"_weight_int4pack_mm_for_cpu g128 (bf16)", wn / 2, [&] { at::_weight_int4pack_mm_for_cpu(x16, int4w, 128, int4sz); }},
       };
+      if (nn::cpu_has_avx512_bf16()) {
+        forms.insert(forms.begin() + 3, Form{"januskit bf16 GEMV (pairs, AVX512_BF16)", 2 * wn,
+                                             [&] { nn::dense_gemv_cpu(x16, w16, {}, {}, nn::GemvArithmetic::pairs); }});
+      }
       for (const Form& f : forms) {
         if (M >= 64 && f.name.starts_with("at::linear f32") && N > 100000) continue;  // minutes, nothing learnt
         if (M > 8 && f.name.starts_with("januskit bf16 GEMV")) continue;             // a decode-size kernel

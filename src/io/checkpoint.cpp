@@ -200,7 +200,11 @@ at::Tensor WeightLoader::load(const std::string& name, std::optional<at::ScalarT
   if (!mark_used(name, expected)) return {};
   const TensorInfo& info = ckpt_.info(name);
   const at::ScalarType target = dtype ? *dtype : keeps_own_dtype(info.dtype) ? info.dtype : dtype_;
-  return convert(ckpt_.view(name), target, device_);
+  const at::Tensor view = ckpt_.view(name);
+  at::Tensor out = convert(view, target, device_);
+  // A converted copy (another dtype, or on the GPU) leaves the file's pages unused: drop them now.
+  if (!out.is_alias_of(view)) ckpt_.release(name);
+  return out;
 }
 
 at::Tensor WeightLoader::take(const std::string& name, at::IntArrayRef expected_shape) {

@@ -177,6 +177,12 @@ nn::Linear load_linear(WeightSource& source, const std::vector<LinearPart>& part
   at::Tensor b = bias ? load_bias(source, parts) : at::Tensor();
   if (!quantize) {
     at::Tensor w = cat_or_undefined(weights);
+    if (weights.size() > 1) {
+      // The fused copy replaces the parts (views of the file or converted copies): their pages need
+      // not stay resident, or a load's peak is the model plus the touched file.
+      weights.clear();
+      for (const LinearPart& p : parts) source.evict(p.prefix + ".weight");
+    }
     return w.defined() ? nn::Linear::dense(std::move(w), std::move(b)) : nn::Linear();
   }
   const nn::QuantizedMatrix q = quantized.size() == 1 ? quantized.front() : nn::cat_rows(quantized);

@@ -43,5 +43,6 @@ at::Tensor LoaderSource::take_stored(const std::string& name, at::IntArrayRef sh
   return loader_.take_stored(name, shape);
 }
 void LoaderSource::release(const std::string& name) { loader_.release(name); }
+void LoaderSource::evict(const std::string& name) { loader_.release(name); }
 
 }  // namespace januskit::models

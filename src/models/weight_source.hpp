@@ -26,6 +26,10 @@ class WeightSource {
   virtual at::Tensor take_stored(const std::string& name, at::IntArrayRef shape) { return take(name, shape); }
   // The caller has converted what take_stored() gave and keeps no reference to it.
   virtual void release(const std::string& /*name*/) {}
+  // The caller has copied what take() gave (fused it with other parts): the file pages behind it may
+  // be dropped from memory. References to it stay valid (they read the file again), so it stays
+  // recorded; nothing may have written to it.
+  virtual void evict(const std::string& /*name*/) {}
 };
 
 // A model's checkpoint names through the strict loader, unchanged.
@@ -36,6 +40,7 @@ class LoaderSource final : public WeightSource {
   bool contains(const std::string& name) const override;
   at::Tensor take_stored(const std::string& name, at::IntArrayRef shape) override;
   void release(const std::string& name) override;
+  void evict(const std::string& name) override;
 
  private:
   io::WeightLoader& loader_;
@@ -65,6 +70,7 @@ class RecordingSource final : public WeightSource {
   at::Tensor take_stored(const std::string& name, at::IntArrayRef shape) override { return inner_.take_stored(name, shape); }
   // Also forgets `name`: a layer that was quantized no longer holds the dense tensor.
   void release(const std::string& name) override;
+  void evict(const std::string& name) override { inner_.evict(name); }
   std::vector<std::pair<std::string, at::Tensor>>& records() { return records_; }
 
  private:

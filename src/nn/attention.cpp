@@ -34,12 +34,35 @@ at::Tensor attention_math(const at::Tensor& q, const at::Tensor& k, const at::Te
   return at::matmul(scores.softmax(-1).to(vv.scalar_type()), vv);
 }
 
+// One query per row on the CPU (a decode step): the G = H / KVH query heads of a group share their
+// key and value rows, so the scores are one [G, d] x [d, S] product per (row, kv head) straight from
+// the cache window as it lies, in f32, without expanding the groups. LibTorch's fused kernel spent
+// ~19 ms per token on 512 extra tokens of context in a 1.5B decode step whose whole KV window is
+// 16 MB (docs/perf.md); these few products are bandwidth-cheap at that size.
+at::Tensor decode_attention_cpu(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
+                                double scale) {
+  const int64_t B = q.size(0), H = q.size(1), KVH = k.size(1), d = q.size(3);
+  const at::Tensor qg = q.reshape({B, KVH, H / KVH, d}).to(at::kFloat);                   // [B, KVH, G, d]
+  at::Tensor scores = at::matmul(qg, k.to(at::kFloat).transpose(-1, -2)).mul_(scale);     // [B, KVH, G, S]
+  if (mask.defined()) {
+    // mask [B or 1, 1, 1, S]: the same window for every head of a row.
+    scores.masked_fill_(mask.view({mask.size(0), 1, 1, mask.size(-1)}).logical_not(),
+                        -std::numeric_limits<float>::infinity());
+  }
+  const at::Tensor out = at::matmul(scores.softmax(-1), v.to(at::kFloat));                 // [B, KVH, G, d]
+  return out.view({B, H, 1, d}).to(q.scalar_type());
+}
+
 }  // namespace
 
 at::Tensor attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask,
                      double scale) {
   if (c10::GradMode::is_enabled() && (q.requires_grad() || k.requires_grad() || v.requires_grad())) {
     return attention_math(q, k, v, mask, scale);
+  }
+  if (q.device().is_cpu() && q.size(2) == 1 && q.size(1) % k.size(1) == 0 &&
+      (!mask.defined() || (mask.scalar_type() == at::kBool && mask.dim() == 4 && mask.size(1) == 1 && mask.size(2) == 1))) {
+    return decode_attention_cpu(q, k, v, mask, scale);
   }
   const bool gqa = q.size(1) != k.size(1);
   std::optional<at::Tensor> attn_mask;

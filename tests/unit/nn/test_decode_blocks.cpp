@@ -138,3 +138,25 @@ TEST(DecodeStep, MatchesForwardQwen2BiasAndLlama3Rope) {
   s.kv_heads = 1;
   expect_decode_step_matches_forward(s);
 }
+
+// One query per row on the CPU takes nn::attention's grouped f32 path: the same numbers as LibTorch's
+// fused kernel on a cache window (a non-contiguous narrow), with GQA groups and left-padded rows.
+TEST(DecodeBlocks, CpuOneQueryAttentionEqualsTheFusedKernel) {
+  auto g = test::generator();
+  const int64_t B = 3, H = 12, KVH = 2, d = 64, capacity = 80, S = 57;
+  for (at::ScalarType dtype : {at::kFloat, at::kBFloat16}) {
+    SCOPED_TRACE(c10::toString(dtype));
+    const at::Tensor q = at::randn({B, H, 1, d}, g).to(dtype);
+    const at::Tensor k = at::randn({B, KVH, capacity, d}, g).to(dtype).narrow(2, 0, S);
+    const at::Tensor v = at::randn({B, KVH, capacity, d}, g).to(dtype).narrow(2, 0, S);
+    const at::Tensor starts = at::tensor(std::vector<int64_t>{0, 9, 30});
+    const at::Tensor mask = nn::causal_window_mask(starts, S - 1, 1);  // [B, 1, 1, S]
+    const double scale = 1.0 / std::sqrt(static_cast<double>(d));
+    const at::Tensor ours = nn::attention(q, k, v, mask, scale);
+    const at::Tensor ref = at::scaled_dot_product_attention(q.to(at::kFloat), k.to(at::kFloat), v.to(at::kFloat), mask,
+                                                            0.0, false, scale, /*enable_gqa=*/true);
+    ASSERT_EQ(ours.sizes(), ref.sizes());
+    ASSERT_EQ(ours.scalar_type(), dtype);
+    EXPECT_LT(test::rel_error(ours.to(at::kFloat), ref), dtype == at::kFloat ? 1e-6 : 5e-3);
+  }
+}

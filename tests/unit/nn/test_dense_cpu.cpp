@@ -10,6 +10,7 @@
 #include "nn/dense_cpu.hpp"
 #include "nn/linear.hpp"
 #include "test_util.hpp"
+#include "unit/io/io_test_util.hpp"
 
 using namespace januskit;
 
@@ -46,13 +47,54 @@ TEST(DenseGemv, SimdFormEqualsThePlainTwin) {
         const at::Tensor w = bf16_weight(N, K, g);
         const at::Tensor bias = M % 2 ? at::randn({N}, g).to(at::kBFloat16) : at::Tensor();
         const at::Tensor x = at::randn({M, K}, g).to(dtype);
-        const at::Tensor plain = nn::dense_gemv_cpu(x, w, bias, nn::CpuKernel::plain);
-        const at::Tensor simd = nn::dense_gemv_cpu(x, w, bias, nn::CpuKernel::avx512);
+        const auto widen = nn::GemvArithmetic::widen;
+        const at::Tensor plain = nn::dense_gemv_cpu(x, w, bias, nn::CpuKernel::plain, widen);
+        const at::Tensor simd = nn::dense_gemv_cpu(x, w, bias, nn::CpuKernel::avx512, widen);
         ASSERT_EQ(simd.scalar_type(), dtype);
         EXPECT_TRUE(at::equal(simd, plain)) << "max |diff| " << test::max_abs_diff(simd, plain);
       }
     }
   }
+}
+
+TEST(DenseGemv, PairFormTwinComputesTheProduct) {
+  auto g = test::generator();
+  for (auto [N, K, M] : {std::tuple{37, 200, 1}, {64, 1536, 2}, {5, 7, 3}}) {
+    SCOPED_TRACE(testing::Message() << "[" << N << ", " << K << "] M " << M);
+    const at::Tensor w = bf16_weight(N, K, g), x = at::randn({M, K}, g).to(at::kBFloat16);
+    const at::Tensor y = nn::dense_gemv_cpu(x, w, {}, nn::CpuKernel::plain, nn::GemvArithmetic::pairs);
+    ASSERT_EQ(y.scalar_type(), at::kBFloat16);
+    EXPECT_LT(test::rel_error(y, at::matmul(x.to(at::kDouble), w.to(at::kDouble).t())), 5e-3);
+  }
+  test::expect_error([&] {
+    nn::dense_gemv_cpu(at::randn({1, 8}, g), bf16_weight(4, 8, g), {}, nn::CpuKernel::plain, nn::GemvArithmetic::pairs);
+  }, {"pair form", "bf16 activations"});
+}
+
+// VDPBF16PS against the plain twin of dense_cpu_kernels.hpp, bit for bit: random shapes with tails,
+// and inputs with bf16 denormals, huge and tiny values (the instruction's DAZ/FTZ and rounding).
+TEST(DenseGemv, PairFormSimdEqualsItsTwin) {
+  if (!nn::cpu_has_avx512_bf16()) GTEST_SKIP() << "SKIPPED (no AVX512_BF16 on this CPU)";
+  auto g = test::generator();
+  for (auto [N, K] : {std::tuple{37, 200}, {64, 1536}, {3, 17}, {9, 16}, {130, 33}, {4, 8960}}) {
+    for (int64_t M : {1, 2, 3}) {
+      SCOPED_TRACE(testing::Message() << "[" << N << ", " << K << "] M " << M);
+      const at::Tensor w = bf16_weight(N, K, g);
+      const at::Tensor bias = M % 2 ? at::randn({N}, g).to(at::kBFloat16) : at::Tensor();
+      const at::Tensor x = at::randn({M, K}, g).to(at::kBFloat16);
+      const at::Tensor plain = nn::dense_gemv_cpu(x, w, bias, nn::CpuKernel::plain, nn::GemvArithmetic::pairs);
+      const at::Tensor simd = nn::dense_gemv_cpu(x, w, bias, nn::CpuKernel::avx512, nn::GemvArithmetic::pairs);
+      EXPECT_TRUE(at::equal(simd, plain)) << "max |diff| " << test::max_abs_diff(simd, plain);
+    }
+  }
+  // Magnitudes from 2^-140 (bf16 denormals) to 2^60: products and partial sums that underflow.
+  const at::Tensor scale = at::pow(2.0, at::randint(-140, 60, {8, 96}, g).to(at::kDouble));
+  const at::Tensor w = (at::randn({8, 96}, g).to(at::kDouble) * scale).to(at::kBFloat16);
+  const at::Tensor x = (at::randn({2, 96}, g).to(at::kDouble) * at::pow(2.0, at::randint(-140, 10, {2, 96}, g).to(at::kDouble)))
+                           .to(at::kBFloat16);
+  const at::Tensor plain = nn::dense_gemv_cpu(x, w, {}, nn::CpuKernel::plain, nn::GemvArithmetic::pairs);
+  const at::Tensor simd = nn::dense_gemv_cpu(x, w, {}, nn::CpuKernel::avx512, nn::GemvArithmetic::pairs);
+  EXPECT_TRUE(at::equal(simd, plain)) << simd << plain;
 }
 
 TEST(DenseGemv, StridedWeightRowsAndBatchedShapes) {
