@@ -35,6 +35,13 @@ inline double rel_error(const at::Tensor& a, const at::Tensor& b) {
   return denom == 0 ? num : num / denom;
 }
 
+// How many leading tokens two greedy continuations share.
+inline size_t agreement(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
+  size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+  return n;
+}
+
 inline double max_abs_diff(const at::Tensor& a, const at::Tensor& b) {
   return (a.detach().to(at::kCPU, at::kDouble) - b.detach().to(at::kCPU, at::kDouble)).abs().max().item<double>();
 }

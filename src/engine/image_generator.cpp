@@ -14,6 +14,11 @@ namespace {
 // Steps per progress report on the fast path; the GPU stays one chunk ahead of the host.
 constexpr int64_t kProgressSteps = 16;
 
+// The fast path's cache slots: rounded up to 256 so that nearby prompt lengths share a captured graph.
+int64_t fast_capacity(int64_t longest, int64_t steps, int64_t max_positions) {
+  return std::min((longest + steps + 255) / 256 * 256, max_positions);
+}
+
 // Rows (2i, 2i + 1) = (cond, uncond) of image i, left-aligned to `longest`; images past the requests
 // (padding up to the batch bucket) get a single token. Returns the ids and the row starts.
 std::pair<at::Tensor, std::vector<int64_t>> prompt_rows(const std::vector<ImageRequest>& images, int64_t count,
@@ -111,7 +116,7 @@ ImageGenerationResult ImageGenerator::generate_fast(const std::vector<ImageReque
   LanguageModel& lm = model_.language_model();
   const int64_t n = static_cast<int64_t>(images.size()), bucket = batch_bucket(n);
   const int64_t steps = model_.tokens_per_image();
-  const int64_t capacity = std::min((longest + steps + 255) / 256 * 256, lm.max_positions());
+  const int64_t capacity = fast_capacity(longest, steps, lm.max_positions());
 
   DecodeStreamGuard on_decode_stream(lm.device());
   FastState& fast = fast_state(bucket, capacity, options);
@@ -160,7 +165,7 @@ int64_t ImageGenerator::batch_memory_bytes(int64_t images, int64_t longest,
   const bool fast = use_device_loop(options.decode_loop, lm);
   const int64_t n = fast ? batch_bucket(images) : images, rows = 2 * n;
   const int64_t steps = model_.tokens_per_image();
-  const int64_t capacity = fast ? std::min((longest + steps + 255) / 256 * 256, lm.max_positions()) : longest + steps;
+  const int64_t capacity = fast ? fast_capacity(longest, steps, lm.max_positions()) : longest + steps;
   const CacheShape shape = lm.cache_shape();
   const int64_t element = static_cast<int64_t>(c10::elementSize(lm.dtype()));
   const int64_t cache = KVCache::bytes_for(shape, rows, capacity, lm.dtype());

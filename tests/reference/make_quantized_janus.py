@@ -16,21 +16,18 @@ Folders written:
     generation_logits     [2, K] image-token logits after prompt 0's (cond, uncond) rows
     generation_tokens     16 greedy CFG image tokens for each generation prompt (the original loop)
 """
-import json
 import pathlib
-import shutil
 
 import numpy as np
 import torch
 from PIL import Image
-from safetensors.numpy import save_file as save_numpy
 from safetensors.torch import load_file, save_file
 from transformers import JanusForConditionalGeneration
 
 from fixture_util import seed_everything, write_json
 from make_janus_models import (CFG, GRID, PAD, make_config, make_tokenizer, normalize, preprocess,
                                reference_image_generation, understanding_prompt, widen, write_folder)
-from make_quantized_models import dequantize, gptq_tensors, quantize
+from make_quantized_models import dequantize, gptq_tensors, quantize, write_gptq_folder
 
 BITS, GROUP = 4, 32
 PROMPTS = ["a red circle on a white background", "a small blue square"]
@@ -94,18 +91,7 @@ def make(out_dir: pathlib.Path) -> None:
     gptq_state.update(state)
     quantized, tokens = outputs(model, tok, pixels)
 
-    gptq_dir = out_dir / "gptq"
-    gptq_dir.mkdir()
-    save_numpy(gptq_state, str(gptq_dir / "model.safetensors"), metadata={"format": "pt"})
-    for f in dense_dir.iterdir():
-        if f.name != "model.safetensors":
-            shutil.copy(f, gptq_dir / f.name)
-    config = json.loads((dense_dir / "config.json").read_text())
-    config["quantization_config"] = {
-        "bits": BITS, "group_size": GROUP, "desc_act": False, "sym": True, "lm_head": True, "quant_method": "gptq",
-        "checkpoint_format": "gptq", "damp_percent": 0.01, "static_groups": False, "true_sequential": True,
-        "meta": {"quantizer": ["gptqmodel:2.2.0"], "damp_auto_increment": 0.0025}}
-    write_json(gptq_dir / "config.json", config)
+    write_gptq_folder(out_dir / "gptq", dense_dir, gptq_state, BITS, GROUP, lm_head=True)
 
     tensors = {"understanding_pixels": pixels.contiguous(), **quantized,
                **{k + "_dense": v for k, v in dense.items()}}

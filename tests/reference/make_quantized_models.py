@@ -82,6 +82,23 @@ def gptq_tensors(prefix: str, codes, scales, zeros, bits: int, group: int) -> di
     }
 
 
+def write_gptq_folder(gptq_dir: pathlib.Path, dense_dir: pathlib.Path, tensors: dict, bits: int, group: int,
+                      lm_head: bool) -> None:
+    """`tensors` as model.safetensors, the dense folder's other files, and the quantization_config
+    GPTQModel writes."""
+    gptq_dir.mkdir()
+    save_numpy(tensors, str(gptq_dir / "model.safetensors"), metadata={"format": "pt"})
+    for f in dense_dir.iterdir():
+        if f.name != "model.safetensors":
+            shutil.copy(f, gptq_dir / f.name)
+    config = json.loads((dense_dir / "config.json").read_text())
+    config["quantization_config"] = {
+        "bits": bits, "group_size": group if group > 0 else -1, "desc_act": False, "sym": True, "lm_head": lm_head,
+        "quant_method": "gptq", "checkpoint_format": "gptq", "damp_percent": 0.01, "static_groups": False,
+        "true_sequential": True, "meta": {"quantizer": ["gptqmodel:2.2.0"], "damp_auto_increment": 0.0025}}
+    write_json(gptq_dir / "config.json", config)
+
+
 def logits_and_greedy(model, sequence, prompt):
     with torch.no_grad():
         return model(torch.tensor([sequence])).logits.float().contiguous(), greedy(model, prompt, 32)
@@ -115,18 +132,7 @@ def make_one(out: pathlib.Path, model, tok, bits: int, group: int) -> None:
     gptq_state.update(state)  # norms, embeddings, biases: f16 as stored
     logits, greedy_q = logits_and_greedy(model, sequence, prompt)
 
-    gptq_dir = out / "gptq"
-    gptq_dir.mkdir()
-    save_numpy(gptq_state, str(gptq_dir / "model.safetensors"), metadata={"format": "pt"})
-    for f in dense_dir.iterdir():
-        if f.name != "model.safetensors":
-            shutil.copy(f, gptq_dir / f.name)
-    config = json.loads((dense_dir / "config.json").read_text())
-    config["quantization_config"] = {
-        "bits": bits, "group_size": group if group > 0 else -1, "desc_act": False, "sym": True, "lm_head": not tied,
-        "quant_method": "gptq", "checkpoint_format": "gptq", "damp_percent": 0.01, "static_groups": False,
-        "true_sequential": True, "meta": {"quantizer": ["gptqmodel:2.2.0"], "damp_auto_increment": 0.0025}}
-    write_json(gptq_dir / "config.json", config)
+    write_gptq_folder(out / "gptq", dense_dir, gptq_state, bits, group, lm_head=not tied)
     save_file({"logits": logits, "logits_dense": logits_dense}, str(out / "expected.safetensors"))
     write_json(out / "expected.json", {"sequence": sequence, "prompt": prompt, "greedy": greedy_q,
                                        "greedy_dense": greedy_dense, "bits": bits, "group_size": group})

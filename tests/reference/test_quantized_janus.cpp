@@ -16,6 +16,7 @@
 #include "text/chat.hpp"
 #include "text/tokenizer.hpp"
 #include "test_util.hpp"
+#include "unit/io/io_test_util.hpp"
 
 using namespace januskit;
 
@@ -85,12 +86,6 @@ std::vector<std::vector<int32_t>> greedy_images(models::JanusModel& m, const Fix
   return out;
 }
 
-size_t agreement(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
-  size_t n = 0;
-  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
-  return n;
-}
-
 }  // namespace
 
 // As stored, through januskit's int4 kernels with int8 activations (rounded per 32 inputs, as in
@@ -114,7 +109,7 @@ TEST(QuantizedJanus, GptqFolderMatchesTransformersOnDequantizedWeights) {
   const auto tokens = greedy_images(*m, f);
   for (size_t i = 0; i < tokens.size(); ++i) {
     const auto want = ids_of(f.json["generation_tokens"][i]);
-    const size_t agree = agreement(tokens[i], want);
+    const size_t agree = test::agreement(tokens[i], want);
     std::printf("[ measure  ] image %zu: greedy CFG agreement %zu/16 with transformers (dequantized)\n", i, agree);
     EXPECT_GE(agree, 4u) << "image " << i;
   }
@@ -155,11 +150,5 @@ TEST(QuantizedJanus, ConvertWritesTheReferenceGptqTensors) {
   pipelines::convert_checkpoint(root() / "dense", out, {}, int4_g32());
   const io::Checkpoint ours = io::Checkpoint::open_files({out / "model.safetensors"});
   const io::Checkpoint ref = io::Checkpoint::open_files({root() / "gptq" / "model.safetensors"});
-  EXPECT_EQ(ours.names(), ref.names());
-  for (const std::string& name : ref.names()) {
-    if (!ours.contains(name)) continue;
-    const at::Tensor a = ours.view(name), b = ref.view(name);
-    EXPECT_EQ(a.scalar_type(), b.scalar_type()) << name;
-    EXPECT_TRUE(a.sizes() == b.sizes() && at::equal(a, b)) << name;
-  }
+  test::expect_same_tensors(ours, ref);
 }

@@ -30,12 +30,6 @@ std::vector<int32_t> greedy(engine::LanguageModel& m, const std::vector<int32_t>
   return engine::TextGenerator(m).generate({prompt}, o).rows[0].tokens;
 }
 
-size_t agreement(const std::vector<int32_t>& a, const std::vector<int32_t>& b) {
-  size_t n = 0;
-  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
-  return n;
-}
-
 std::unique_ptr<engine::LanguageModel> load(const std::filesystem::path& dir, models::QuantChoice quant = {},
                                             at::ScalarType dtype = at::kFloat) {
   return models::load_text_decoder(io::ModelDir::open(dir), c10::Device(c10::kCPU), dtype, quant);
@@ -71,10 +65,10 @@ TEST_P(QuantizedReference, GptqFolderLogitsMatchTransformersOnDequantizedWeights
               GetParam().c_str(), rel, rel_dense);
   EXPECT_LT(rel, 3e-2);
   const std::vector<int32_t> tokens = greedy(*model, ids_of(e["prompt"]), 32);
-  const size_t agree = agreement(tokens, ids_of(e["greedy"]));
+  const size_t agree = test::agreement(tokens, ids_of(e["greedy"]));
   std::printf("[ measure  ] %s: greedy agreement %zu/32 tokens with transformers (dequantized), "
               "%zu/32 between transformers' dense and dequantized models\n",
-              GetParam().c_str(), agree, agreement(ids_of(e["greedy"]), ids_of(e["greedy_dense"])));
+              GetParam().c_str(), agree, test::agreement(ids_of(e["greedy"]), ids_of(e["greedy_dense"])));
   EXPECT_GE(agree, 8u);
 }
 
@@ -104,13 +98,7 @@ TEST_P(QuantizedReference, ConvertWritesTheReferenceGptqTensors) {
   pipelines::convert_checkpoint(dir() / "dense", out, {}, same_spec());
   const io::Checkpoint ours = io::Checkpoint::open_files({out / "model.safetensors"});
   const io::Checkpoint ref = io::Checkpoint::open_files({dir() / "gptq" / "model.safetensors"});
-  EXPECT_EQ(ours.names(), ref.names());
-  for (const std::string& name : ref.names()) {
-    if (!ours.contains(name)) continue;
-    const at::Tensor a = ours.view(name), b = ref.view(name);
-    EXPECT_EQ(a.scalar_type(), b.scalar_type()) << name;
-    EXPECT_TRUE(a.sizes() == b.sizes() && at::equal(a, b)) << name;
-  }
+  test::expect_same_tensors(ours, ref);
   const nlohmann::json config = io::read_json_file(out / "config.json");
   ASSERT_TRUE(config.contains("quantization_config"));
   EXPECT_EQ(config["quantization_config"]["quant_method"], "gptq");

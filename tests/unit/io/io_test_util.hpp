@@ -2,6 +2,7 @@
 // headers, and an assertion that a call throws januskit::Error mentioning given substrings.
 #pragma once
 
+#include "io/checkpoint.hpp"
 #include "test_util.hpp"
 
 #include <gtest/gtest.h>
@@ -193,6 +194,18 @@ inline Bytes make_safetensors(std::string_view header, const Bytes& data = {}, b
   append(b, text);
   b.insert(b.end(), data.begin(), data.end());
   return b;
+}
+
+// The same tensor names, and for each the same dtype, shape and values (a converted folder against a
+// reference one).
+inline void expect_same_tensors(const io::Checkpoint& ours, const io::Checkpoint& ref) {
+  EXPECT_EQ(ours.names(), ref.names());
+  for (const std::string& name : ref.names()) {
+    if (!ours.contains(name)) continue;
+    const at::Tensor a = ours.view(name), b = ref.view(name);
+    EXPECT_EQ(a.scalar_type(), b.scalar_type()) << name;
+    EXPECT_TRUE(a.sizes() == b.sizes() && at::equal(a, b)) << name;
+  }
 }
 
 }  // namespace januskit::test
