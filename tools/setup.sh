@@ -70,22 +70,31 @@ fi
 step "Python venv with torch (LibTorch) and reference packages"
 py=/usr/bin/python3
 [[ -x $py ]] || py="$(command -v python3)" || fail "python3 not found; install python3-venv"
-req_hash="$( (cat tools/requirements.txt; "$py" --version) | sha256sum | cut -c1-12)"
-venv="$cache/venv-$req_hash"
-if [[ -f "$venv/.complete" ]]; then
-  echo "cached venv: $venv"
-else
-  rm -rf "$venv"
-  "$py" -m venv "$venv"
-  PIP_CACHE_DIR="$cache/pip" "$venv/bin/pip" install -q --upgrade pip
-  PIP_CACHE_DIR="$cache/pip" "$venv/bin/pip" install --progress-bar off -r tools/requirements.txt
-  touch "$venv/.complete"
-  # Older venvs (from earlier requirement pins) are several GB each: drop them.
-  for old in "$cache"/venv-*; do
-    [[ "$old" != "$venv" && -d "$old" ]] && { echo "removing stale $old"; rm -rf "$old"; }
-  done
-fi
-ln -sfn "$venv" .venv
+# A venv from a requirements file, cached as $cache/PREFIX-<hash of the file and the Python version>
+# and linked into the checkout as LINK; older venvs of the same prefix (several GB each) are dropped.
+cached_venv() {  # PREFIX REQUIREMENTS LINK
+  local prefix=$1 req=$2 link=$3 hash dir old
+  hash="$( (cat "$req"; "$py" --version) | sha256sum | cut -c1-12)"
+  dir="$cache/$prefix-$hash"
+  if [[ -f "$dir/.complete" ]]; then
+    echo "cached venv: $dir"
+  else
+    rm -rf "$dir"
+    "$py" -m venv "$dir"
+    PIP_CACHE_DIR="$cache/pip" "$dir/bin/pip" install -q --upgrade pip
+    PIP_CACHE_DIR="$cache/pip" "$dir/bin/pip" install --progress-bar off -r "$req"
+    touch "$dir/.complete"
+    for old in "$cache/$prefix"-*; do
+      [[ "$old" != "$dir" && -d "$old" && "$(basename "$old")" =~ ^$prefix-[0-9a-f]{12}$ ]] \
+        && { echo "removing stale $old"; rm -rf "$old"; }
+    done
+  fi
+  ln -sfn "$dir" "$link"
+}
+cached_venv venv tools/requirements.txt .venv
+# A small second venv for one reference: what a model's processor encodes under transformers 4.x,
+# the version DeepSeek's official code pins (tests/reference/processor_reference.py).
+cached_venv venv-hf4 tools/requirements-transformers4.txt .venv-hf4
 torch_prefix="$(.venv/bin/python -c 'import torch; print(torch.utils.cmake_prefix_path)')"
 echo "LibTorch: $torch_prefix"
 

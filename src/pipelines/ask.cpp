@@ -68,12 +68,12 @@ std::pair<std::optional<std::string>, int64_t> vote(const std::vector<std::optio
 namespace {
 
 std::vector<int32_t> build_prompt(const TextModel& m, const AskOptions& o) {
-  if (o.raw) return m.tokenizer.encode(o.question, /*add_special_tokens=*/true);
+  if (o.raw) return m.tokenizer.encode(o.question, text::SpecialTokens::processor);
   std::vector<text::Message> messages;
   if (!o.system.empty()) messages.push_back({"system", o.system});
   messages.push_back({"user", o.question});
   // The rendered text holds the BOS already: encode without adding special tokens again.
-  return m.tokenizer.encode(text::render_r1(messages, /*add_generation_prompt=*/true, m.bos_text), false);
+  return m.tokenizer.encode(text::render_r1(messages, /*add_generation_prompt=*/true, m.bos_text));
 }
 
 int64_t count_reasoning_tokens(const std::vector<int32_t>& ids, std::optional<int32_t> think_end) {

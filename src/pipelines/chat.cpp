@@ -40,7 +40,7 @@ int64_t run_chat(const ChatOptions& o, std::istream& in, std::ostream& answer, s
     }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     history.push_back({"user", line});
-    std::vector<int32_t> prompt = m.tokenizer.encode(text::render_r1(history, true, m.bos_text), false);
+    std::vector<int32_t> prompt = m.tokenizer.encode(text::render_r1(history, true, m.bos_text));
 
     text::ReasoningStream splitter;
     auto show = [&](const text::ReasoningStream::Pieces& p) {

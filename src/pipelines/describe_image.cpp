@@ -21,7 +21,7 @@ DescribeResult describe_image(const DescribeOptions& o, const std::function<void
   const auto& vision = model.config().vision;
 
   std::vector<text::Message> conversation = {{"user", "<image_placeholder>\n" + o.question}, {"assistant", ""}};
-  std::vector<int32_t> ids = b.tokenizer.encode(text::render_janus_chat(conversation), /*add_special_tokens=*/true);
+  std::vector<int32_t> ids = b.tokenizer.encode(text::render_janus_chat(conversation), text::SpecialTokens::processor);
   ids = text::expand_image_placeholders(ids, b.tokenizer, static_cast<int>(vision.num_patches()));
 
   at::Tensor pixels = io::to_normalized_tensor(io::letterbox_square(picture, vision.image_size)).unsqueeze(0);

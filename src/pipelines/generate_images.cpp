@@ -108,7 +108,7 @@ GenerateResult generate_images(const GenerateOptions& o) {
   };
   callbacks.on_image = [&](const RenderedImage& im) {
     const ImageJob& job = jobs[im.job];
-    result.images.push_back({job.file, job.prompt, job.seed, im.tokens});
+    result.images.push_back({job.file, job.prompt, job.seed, im.tokens, im.prompt_ids});
     if (o.grid) pictures.push_back(im.pixels);
   };
   RenderStats stats = renderer.render(jobs, batches, callbacks);
@@ -129,7 +129,8 @@ GenerateResult generate_images(const GenerateOptions& o) {
 nlohmann::json to_json(const GenerateResult& r) {
   nlohmann::json images = nlohmann::json::array();
   for (const auto& im : r.images) {
-    images.push_back({{"file", im.file.string()}, {"prompt", im.prompt}, {"seed", im.seed}, {"tokens", im.tokens}});
+    images.push_back({{"file", im.file.string()}, {"prompt", im.prompt}, {"seed", im.seed},
+                      {"prompt_ids", im.prompt_ids}, {"tokens", im.tokens}});
   }
   nlohmann::json j = {{"model", r.model}, {"images", images}, {"seconds", r.seconds},
                       {"tokens_per_second", r.tokens_per_second}, {"batch_sizes", r.batch_sizes}};

@@ -34,6 +34,7 @@ struct GeneratedImage {
   std::string prompt;
   uint64_t seed = 0;
   std::vector<int32_t> tokens;       // the image token ids, raster order
+  std::vector<int32_t> prompt_ids;   // the conditional prompt's ids, as the official processor encodes it
 };
 
 struct GenerateResult {

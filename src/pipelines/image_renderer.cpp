@@ -19,12 +19,12 @@
 namespace januskit::pipelines {
 namespace {
 
-// Conditional prompt: "<|User|>: {prompt}\n\n<|Assistant|>:<begin_of_image>" with BOS. Unconditional: the
-// same length with everything but the first (BOS) and last (<begin_of_image>) token set to pad.
+// Conditional prompt: "<|User|>: {prompt}\n\n<|Assistant|>:<begin_of_image>" encoded as the official
+// processor encodes it (BOS first). Unconditional: the same length with everything but the first (BOS)
+// and last (<begin_of_image>) token set to pad, as the official generation script does.
 engine::ImageRequest image_request(const JanusBundle& b, const std::string& prompt, uint64_t seed) {
   engine::ImageRequest r;
-  r.cond_ids = b.tokenizer.encode(text::render_janus_t2i(prompt), /*add_special_tokens=*/true);
-  if (r.cond_ids.empty() || r.cond_ids.front() != b.bos) r.cond_ids.insert(r.cond_ids.begin(), b.bos);
+  r.cond_ids = b.tokenizer.encode(text::render_janus_t2i(prompt), text::SpecialTokens::processor);
   if (r.cond_ids.back() != b.begin_of_image) {
     throw Error("the text-to-image prompt does not end with <begin_of_image>; the tokenizer split it");
   }
@@ -198,7 +198,8 @@ RenderStats ImageRenderer::render(const std::vector<ImageJob>& jobs, const std::
       RenderedImage image{batch[i], false, token_row(out.tokens, static_cast<int64_t>(i)),
                           io::RgbImage{info_.size, info_.size,
                                        std::vector<uint8_t>(pixels.data_ptr<uint8_t>(),
-                                                            pixels.data_ptr<uint8_t>() + pixels.numel())}};
+                                                            pixels.data_ptr<uint8_t>() + pixels.numel())},
+                          requests[i].cond_ids};
       if (!job.file.empty()) {
         io::write_png(job.file, image.pixels.pixels.data(), info_.size, info_.size, {{"parameters", parameters(job)}});
         image.written = true;

@@ -36,6 +36,7 @@ struct RenderedImage {
   bool written = false;         // the PNG at jobs[job].file is complete on disk
   std::vector<int32_t> tokens;  // the image token ids, raster order
   io::RgbImage pixels;
+  std::vector<int32_t> prompt_ids;  // the conditional prompt as encoded (BOS ... <begin_of_image>)
 };
 
 struct RenderStatus {

@@ -8,13 +8,17 @@
 
 namespace januskit::pipelines {
 
+text::Tokenizer load_janus_tokenizer(const std::filesystem::path& folder) {
+  return text::Tokenizer::load(folder, {.processor_class = "LlamaTokenizerFast"});
+}
+
 JanusBundle load_janus(const ModelRequest& request, models::JanusParts parts) {
   apply_threads(request);
   c10::Device device = resolve_device(parse_device(request.device));
   c10::ScalarType dtype = resolve_dtype(parse_dtype(request.dtype), device);
   std::filesystem::path folder = resolve_model_dir(request.model, "demo-janus");
   Stopwatch clock;
-  JanusBundle b{io::ModelDir::open(folder), nullptr, text::Tokenizer::load(folder), folder.filename().string()};
+  JanusBundle b{io::ModelDir::open(folder), nullptr, load_janus_tokenizer(folder), folder.filename().string()};
   if (b.name.empty()) b.name = folder.parent_path().filename().string();
   models::ArchitectureInfo arch = models::detect_architecture(b.dir);
   if (arch.kind != models::ModelKind::janus) {
@@ -22,6 +26,7 @@ JanusBundle load_janus(const ModelRequest& request, models::JanusParts parts) {
                     cat(arch.architecture, " is not a Janus-Pro model; use `januskit ask` for text models"));
   }
   const auto& tok = b.tokenizer;
+  log::debug("prompt special tokens: ", tok.processor_rule());
   b.bos = tok.require_token_id(tok.bos_token().value_or("<｜begin▁of▁sentence｜>"));
   b.eos = tok.require_token_id(tok.eos_token().value_or("<｜end▁of▁sentence｜>"));
   b.pad = tok.require_token_id(tok.pad_token().value_or("<｜▁pad▁｜>"));

@@ -2,6 +2,7 @@
 // string: their ids differ between Janus versions and tokenizer sources).
 #pragma once
 
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -22,5 +23,10 @@ struct JanusBundle {
 };
 
 JanusBundle load_janus(const ModelRequest& request, models::JanusParts parts);
+
+// A Janus folder's tokenizer as the official code builds it: VLChatProcessor always instantiates
+// LlamaTokenizerFast (transformers 4.x), whatever tokenizer_config.json names, so its prompts start
+// with BOS unless add_bos_token is false, even when tokenizer.json's post-processor adds none.
+text::Tokenizer load_janus_tokenizer(const std::filesystem::path& folder);
 
 }  // namespace januskit::pipelines

@@ -6,15 +6,27 @@
 #include <ostream>
 
 #include "core/error.hpp"
+#include "io/model_dir.hpp"
+#include "models/registry.hpp"
+#include "pipelines/janus_model.hpp"
 
 namespace januskit::pipelines {
 
-void tokenize_text(const text::Tokenizer& tok, std::string_view text, std::ostream& out) {
-  for (int32_t id : tok.encode(text)) out << id << '\t' << tok.id_to_token(id) << '\n';
+text::Tokenizer load_model_tokenizer(const std::filesystem::path& path) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec) && std::filesystem::exists(path / "config.json", ec) &&
+      models::detect_architecture(io::ModelDir::open(path)).kind == models::ModelKind::janus) {
+    return load_janus_tokenizer(path);
+  }
+  return text::Tokenizer::load(path);
+}
+
+void tokenize_text(const text::Tokenizer& tok, std::string_view text, text::SpecialTokens special, std::ostream& out) {
+  for (int32_t id : tok.encode(text, special)) out << id << '\t' << tok.id_to_token(id) << '\n';
   out.flush();
 }
 
-void tokenize_jsonl(const text::Tokenizer& tok, std::istream& in, std::ostream& out) {
+void tokenize_jsonl(const text::Tokenizer& tok, text::SpecialTokens special, std::istream& in, std::ostream& out) {
   std::string line;
   size_t number = 0;
   std::vector<int32_t> ids;
@@ -33,7 +45,7 @@ void tokenize_jsonl(const text::Tokenizer& tok, std::istream& in, std::ostream& 
     }
     ids.clear();
     try {
-      tok.encode_into(text->get_ref<const std::string&>(), ids);
+      tok.encode_into(text->get_ref<const std::string&>(), ids, special);
     } catch (const Error& e) {
       throw Error(cat("stdin line ", number, ": ", e.what()));
     }

@@ -44,6 +44,11 @@ struct TokenizerImpl {
 
   // Post-processor for a single sequence: ids before and after it (TemplateProcessing).
   std::vector<int32_t> post_prefix, post_suffix;
+  // What the model's Python processor puts around a sequence (SpecialTokens::processor), the rule it
+  // follows in words, and why it cannot be built when it cannot (then encoding with it throws).
+  std::vector<int32_t> processor_prefix, processor_suffix;
+  std::string processor_rule = "tokenizer.json's post-processor (no tokenizer_config.json read)";
+  std::string processor_problem;
   DecoderKind decoder = DecoderKind::byte_level;
 
   // Per id: the token's spelling (as id_to_token returns it), what decode() emits for it, flags.
@@ -52,7 +57,7 @@ struct TokenizerImpl {
   std::vector<uint8_t> flags;                         // kKnown | kSpecial
   static constexpr uint8_t kKnown = 1, kSpecial = 2;
 
-  std::optional<std::string> bos, eos, pad;
+  std::optional<std::string> bos, eos, pad, tokenizer_class;
   std::optional<bool> add_bos;
 
   size_t vocab_size() const { return flags.size(); }
@@ -69,7 +74,7 @@ struct TokenizerImpl {
     return id >= 0 ? id : model.token_to_id(t);
   }
 
-  void encode(std::string_view text, std::vector<int32_t>& out, bool add_special_tokens) const;
+  void encode(std::string_view text, std::vector<int32_t>& out, SpecialTokens special) const;
 };
 
 namespace {
@@ -338,7 +343,8 @@ std::optional<std::string> token_text(const json& v) {
 struct SpecialTokenConfig {
   std::map<std::string, std::string> named;  // bos_token, eos_token, ... -> text
   std::vector<std::string> additional;
-  std::optional<bool> add_bos;
+  std::optional<bool> add_bos, add_eos;
+  std::optional<std::string> tokenizer_class;  // tokenizer_config.json's
 };
 
 // tokenizer_config.json, then special_tokens_map.json on top (transformers lets the latter win for
@@ -362,9 +368,58 @@ SpecialTokenConfig read_special_token_config(const std::filesystem::path& dir) {
       }
       additional_from_config = std::string(file) == "tokenizer_config.json" && !cfg.additional.empty();
     }
+    if (std::string(file) != "tokenizer_config.json") continue;
+    // Constructor arguments of the tokenizer class: transformers reads them from tokenizer_config.json.
     if (auto it = j->find("add_bos_token"); it != j->end() && it->is_boolean()) cfg.add_bos = it->get<bool>();
+    if (auto it = j->find("add_eos_token"); it != j->end() && it->is_boolean()) cfg.add_eos = it->get<bool>();
+    if (auto it = j->find("tokenizer_class"); it != j->end() && it->is_string()) cfg.tokenizer_class = it->get<std::string>();
   }
   return cfg;
+}
+
+// transformers 4.x classes whose constructor replaces tokenizer.json's post-processor by one built
+// from add_bos_token / add_eos_token (update_post_processor). A slow class name in
+// tokenizer_config.json loads its fast twin (AutoTokenizer, use_fast=True).
+bool rebuilds_post_processor(std::string_view cls) {
+  if (cls.ends_with("Fast")) cls.remove_suffix(4);
+  return cls == "LlamaTokenizer" || cls == "CodeLlamaTokenizer" || cls == "GemmaTokenizer";
+}
+
+// SpecialTokens::processor for a model folder: the rule of rebuilds_post_processor, or the file's own
+// post-processor for every other class. A BOS/EOS the rule wants but the folder does not name is a
+// problem reported when that encoding is asked for (transformers 4.x raises in the constructor).
+void set_processor_template(TokenizerImpl& impl, const SpecialTokenConfig& cfg, std::optional<std::string> cls) {
+  impl.processor_prefix = impl.post_prefix;
+  impl.processor_suffix = impl.post_suffix;
+  if (!cls || !rebuilds_post_processor(*cls)) {
+    impl.processor_rule = cls ? cat(*cls, " keeps tokenizer.json's post-processor")
+                              : "tokenizer.json's post-processor (tokenizer_config.json names no tokenizer_class)";
+    return;
+  }
+  impl.processor_prefix.clear();
+  impl.processor_suffix.clear();
+  const bool bos = cfg.add_bos.value_or(true), eos = cfg.add_eos.value_or(false);
+  auto add = [&](const char* role, const std::optional<std::string>& token, std::vector<int32_t>& into) {
+    const int32_t id = token ? impl.find_token(*token) : -1;
+    if (id < 0) {
+      impl.processor_problem = cat("tokenizer_config.json sets tokenizer_class ", *cls, ", whose transformers 4.x ",
+                                   "processor adds a ", role, " token, but ",
+                                   token ? cat("its ", role, " token \"", *token, "\" is not in the vocabulary")
+                                         : cat("the folder names no ", role, "_token"),
+                                   "; name it, or set add_", role, "_token to false");
+      return;
+    }
+    into.push_back(id);
+  };
+  if (bos) add("bos", impl.bos, impl.processor_prefix);
+  if (eos) add("eos", impl.eos, impl.processor_suffix);
+  auto setting = [](const std::optional<bool>& v, bool fallback) {
+    return v ? cat(*v ? "true" : "false") : cat("absent, default ", fallback ? "true" : "false");
+  };
+  impl.processor_rule = cat(*cls, " (transformers 4.x) adds ", bos ? cat("BOS ", impl.bos.value_or("(none named)")) : "no BOS",
+                            " (add_bos_token ", setting(cfg.add_bos, true), ") and ",
+                            eos ? cat("EOS ", impl.eos.value_or("(none named)")) : "no EOS", " (add_eos_token ",
+                            setting(cfg.add_eos, false), "), whatever tokenizer.json's post-processor says");
 }
 
 // transformers adds declared special tokens that tokenizer.json lacks at the end of the vocabulary,
@@ -419,6 +474,8 @@ std::shared_ptr<TokenizerImpl> parse_tokenizer_json(std::string_view text, const
     }
     add_tokens(*impl, added);
     add_post_processor(j.value("post_processor", json()), *impl, impl->post_prefix, impl->post_suffix);
+    impl->processor_prefix = impl->post_prefix;  // until a model folder's tokenizer_config.json says otherwise
+    impl->processor_suffix = impl->post_suffix;
     for (const char* key : {"truncation", "padding"}) {
       if (auto it = j.find(key); it != j.end() && !it->is_null()) {
         log::debug(source.string(), ": \"", key, "\" is set and ignored (januskit never truncates or pads prompts)");
@@ -453,7 +510,12 @@ std::string read_file(const std::filesystem::path& path) {
 
 // ---- encode ------------------------------------------------------------------------------------
 
-void TokenizerImpl::encode(std::string_view text, std::vector<int32_t>& out, bool add_special_tokens) const {
+void TokenizerImpl::encode(std::string_view text, std::vector<int32_t>& out, SpecialTokens special) const {
+  if (special == SpecialTokens::processor && !processor_problem.empty()) throw FileError(source.string(), processor_problem);
+  const std::vector<int32_t>* prefix = nullptr;
+  const std::vector<int32_t>* suffix = nullptr;
+  if (special == SpecialTokens::tokenizer_json) prefix = &post_prefix, suffix = &post_suffix;
+  if (special == SpecialTokens::processor) prefix = &processor_prefix, suffix = &processor_suffix;
   if (size_t bad = utf8::find_invalid(text); bad != std::string_view::npos) {
     char hex[8];
     std::snprintf(hex, sizeof hex, "0x%02X", static_cast<unsigned char>(text[bad]));
@@ -473,7 +535,7 @@ void TokenizerImpl::encode(std::string_view text, std::vector<int32_t>& out, boo
   // encode() may be re-entered on this thread only through a nested call, which never happens; the
   // workspace just keeps its capacity between calls.
   ws.raw.clear();
-  if (add_special_tokens) out.insert(out.end(), post_prefix.begin(), post_prefix.end());
+  if (prefix != nullptr) out.insert(out.end(), prefix->begin(), prefix->end());
 
   auto encode_plain = [&](std::string_view span) {
     ws.pieces.clear();
@@ -500,7 +562,7 @@ void TokenizerImpl::encode(std::string_view text, std::vector<int32_t>& out, boo
       else encode_plain(sub.text);
     }
   }
-  if (add_special_tokens) out.insert(out.end(), post_suffix.begin(), post_suffix.end());
+  if (suffix != nullptr) out.insert(out.end(), suffix->begin(), suffix->end());
 }
 
 // ---- Tokenizer -----------------------------------------------------------------------------------
@@ -511,7 +573,7 @@ Tokenizer Tokenizer::from_json_text(std::string_view json_text, const std::files
   return Tokenizer(std::move(impl));
 }
 
-Tokenizer Tokenizer::load(const std::filesystem::path& path) {
+Tokenizer Tokenizer::load(const std::filesystem::path& path, const TokenizerLoadOptions& options) {
   Stopwatch watch;
   std::error_code ec;
   const bool is_dir = std::filesystem::is_directory(path, ec);
@@ -532,6 +594,8 @@ Tokenizer Tokenizer::load(const std::filesystem::path& path) {
     impl->eos = named("eos_token");
     impl->pad = named("pad_token");
     impl->add_bos = cfg.add_bos;
+    impl->tokenizer_class = cfg.tokenizer_class;
+    set_processor_template(*impl, cfg, options.processor_class ? options.processor_class : cfg.tokenizer_class);
   }
   finish(*impl);
   log::debug("tokenizer ", file.string(), ": ", impl->model.size(), " vocab entries, ", impl->model.merge_count(),
@@ -539,15 +603,15 @@ Tokenizer Tokenizer::load(const std::filesystem::path& path) {
   return Tokenizer(std::move(impl));
 }
 
-std::vector<int32_t> Tokenizer::encode(std::string_view text, bool add_special_tokens) const {
+std::vector<int32_t> Tokenizer::encode(std::string_view text, SpecialTokens special) const {
   std::vector<int32_t> out;
   out.reserve(text.size() / 3 + 4);
-  impl_->encode(text, out, add_special_tokens);
+  impl_->encode(text, out, special);
   return out;
 }
 
-void Tokenizer::encode_into(std::string_view text, std::vector<int32_t>& out, bool add_special_tokens) const {
-  impl_->encode(text, out, add_special_tokens);
+void Tokenizer::encode_into(std::string_view text, std::vector<int32_t>& out, SpecialTokens special) const {
+  impl_->encode(text, out, special);
 }
 
 std::string Tokenizer::decode(std::span<const int32_t> ids, bool skip_special_tokens) const {
@@ -590,6 +654,8 @@ std::optional<std::string> Tokenizer::bos_token() const { return impl_->bos; }
 std::optional<std::string> Tokenizer::eos_token() const { return impl_->eos; }
 std::optional<std::string> Tokenizer::pad_token() const { return impl_->pad; }
 std::optional<bool> Tokenizer::add_bos_token() const { return impl_->add_bos; }
+std::optional<std::string> Tokenizer::tokenizer_class() const { return impl_->tokenizer_class; }
+const std::string& Tokenizer::processor_rule() const { return impl_->processor_rule; }
 const std::filesystem::path& Tokenizer::source() const { return impl_->source; }
 
 // ---- StreamingDecoder ----------------------------------------------------------------------------

@@ -9,7 +9,9 @@
 //      are split out of the normalised span;
 //   3. every remaining span is pre-tokenised (Split regexes, Digits, ByteLevel);
 //   4. every pre-token is BPE-encoded on its raw bytes;
-//   5. with add_special_tokens, the post-processor adds its template tokens (e.g. BOS).
+//   5. the special tokens around the text (BOS, ...) as the caller asks: none, tokenizer.json's
+//      post-processor as written (the Rust crate), or what the model's own Python processor adds
+//      (SpecialTokens below; the difference is real: DeepSeek's files rely on the processor's BOS).
 // Supported components are listed in docs/tokenizer.md; anything else is a load error naming the
 // component type and the file, never a silent approximation.
 //
@@ -35,20 +37,38 @@ namespace januskit::text {
 
 struct TokenizerImpl;
 
+// Which special tokens encode() puts around the text.
+enum class SpecialTokens {
+  none,            // the text's own tokens: how a rendered chat template (which spells its BOS) is encoded
+  tokenizer_json,  // tokenizer.json's post-processor as written: the Rust `tokenizers` crate's encode()
+  processor,       // what the model's own Python processor encodes: transformers 4.x's rule, which the
+                   //   official DeepSeek code runs (Tokenizer::processor_rule, docs/tokenizer.md)
+};
+
+// What "the model's processor" means for a folder. transformers 4.x's LlamaTokenizerFast (and the
+// CodeLlama and Gemma fast classes) replace tokenizer.json's post-processor in their constructor by
+// [BOS if add_bos_token (default true)] $A [EOS if add_eos_token (default false)]; every other class
+// keeps the file's. `processor_class`, when set, is the class the model's own code instantiates
+// whatever tokenizer_config.json says (Janus's VLChatProcessor: always LlamaTokenizerFast).
+struct TokenizerLoadOptions {
+  std::optional<std::string> processor_class;
+};
+
 class Tokenizer {
  public:
   // PATH = a tokenizer.json, or a model folder holding tokenizer.json (+ tokenizer_config.json,
   // special_tokens_map.json). Throws januskit::FileError naming the file and the problem.
-  static Tokenizer load(const std::filesystem::path& path);
+  static Tokenizer load(const std::filesystem::path& path, const TokenizerLoadOptions& options = {});
   // The same from tokenizer.json text already in memory; `source` names it in error messages.
   static Tokenizer from_json_text(std::string_view json_text, const std::filesystem::path& source);
 
-  // add_special_tokens applies the post-processor (e.g. a BOS from TemplateProcessing). Literal
-  // added/special tokens in the text are always matched, as the reference does by default.
-  // Throws januskit::Error when `text` is not valid UTF-8.
-  std::vector<int32_t> encode(std::string_view text, bool add_special_tokens = false) const;
+  // Literal added/special tokens in the text are always matched, as the reference does by default;
+  // `special` says what goes around the text. Throws januskit::Error when `text` is not valid UTF-8,
+  // and januskit::FileError for SpecialTokens::processor when the folder's processor could not be
+  // built (it adds a BOS the folder does not name), as transformers refuses it.
+  std::vector<int32_t> encode(std::string_view text, SpecialTokens special = SpecialTokens::none) const;
   // Appends to `out` instead of returning a new vector (for batch encoding without reallocations).
-  void encode_into(std::string_view text, std::vector<int32_t>& out, bool add_special_tokens = false) const;
+  void encode_into(std::string_view text, std::vector<int32_t>& out, SpecialTokens special = SpecialTokens::none) const;
 
   // The reference's decode with clean_up_tokenization_spaces off. Ids the tokenizer does not know
   // are skipped, as the reference skips them.
@@ -64,10 +84,12 @@ class Tokenizer {
   std::optional<std::string> bos_token() const;
   std::optional<std::string> eos_token() const;
   std::optional<std::string> pad_token() const;
-  // tokenizer_config.json's add_bos_token, when present (transformers 4.x rebuilt the Llama
-  // post-processor from it; januskit, like transformers 5 and the Rust crate, applies tokenizer.json's
-  // post-processor as written and only reports the hint).
+  // tokenizer_config.json's add_bos_token / tokenizer_class, when present.
   std::optional<bool> add_bos_token() const;
+  std::optional<std::string> tokenizer_class() const;
+  // One line saying what SpecialTokens::processor adds and why, e.g. "LlamaTokenizerFast (transformers
+  // 4.x) adds BOS <｜begin▁of▁sentence｜> (add_bos_token absent, default true)".
+  const std::string& processor_rule() const;
   const std::filesystem::path& source() const;  // the tokenizer.json that was loaded
 
  private:

@@ -337,7 +337,8 @@ at::Tensor generation_loss(models::JanusModel& m, const text::Tokenizer& tok, co
   std::vector<at::Tensor> rows;
   std::vector<int64_t> first;  // position predicting image token 0
   for (int i = 0; i < batch; ++i) {
-    std::vector<int32_t> prompt = tok.encode(text::render_janus_t2i(prompt_for(scenes[i], rng)), true);
+    std::vector<int32_t> prompt =
+        tok.encode(text::render_janus_t2i(prompt_for(scenes[i], rng)), text::SpecialTokens::processor);
     if (rng() % 10 == 0) {  // unconditional, exactly as inference builds the uncond row
       for (size_t k = 1; k + 1 < prompt.size(); ++k) prompt[k] = ids.pad;
     }
@@ -435,9 +436,10 @@ at::Tensor understanding_loss(models::JanusModel& m, const text::Tokenizer& tok,
   for (int i = 0; i < batch; ++i) {
     QuestionAnswer qa = question_for(scenes[i], rng);
     std::vector<text::Message> conv = {{"user", "<image_placeholder>\n" + qa.question}, {"assistant", ""}};
-    std::vector<int32_t> prompt = text::expand_image_placeholders(tok.encode(text::render_janus_chat(conv), true), tok,
-                                                                  grid_tokens);
-    std::vector<int32_t> answer = tok.encode(" " + qa.answer, false);
+    std::vector<int32_t> prompt =
+        text::expand_image_placeholders(tok.encode(text::render_janus_chat(conv), text::SpecialTokens::processor), tok,
+                                        grid_tokens);
+    std::vector<int32_t> answer = tok.encode(" " + qa.answer);
     answer.push_back(ids.eos);
     std::vector<int32_t> all = prompt;
     all.insert(all.end(), answer.begin(), answer.end() - 1);  // inputs: everything but the last target
@@ -465,7 +467,8 @@ double describe_accuracy(models::JanusModel& m, const text::Tokenizer& tok, uint
   for (int i = 0; i < n; ++i) {
     ShapeScene s = random_scene(rng, /*held_out_only=*/true);
     std::vector<text::Message> conv = {{"user", "<image_placeholder>\nDescribe this image."}, {"assistant", ""}};
-    auto prompt = text::expand_image_placeholders(tok.encode(text::render_janus_chat(conv), true), tok, grid_tokens);
+    auto prompt = text::expand_image_placeholders(
+        tok.encode(text::render_janus_chat(conv), text::SpecialTokens::processor), tok, grid_tokens);
     at::Tensor image = m.encode_images(image_batch({s}));
     auto out = engine::TextGenerator(m, &tok).generate({prompt}, o, {}, nullptr, [&](const at::Tensor& ids) {
       return m.embed_with_images(ids, image, placeholder);
@@ -552,7 +555,7 @@ double reasoning_accuracy(models::LlamaModel& m, const text::Tokenizer& tok, uin
   std::vector<std::vector<int32_t>> prompts;
   for (int i = 0; i < n; ++i) {
     problems.push_back(random_problem(rng, 3, /*held_out_only=*/true));
-    prompts.push_back(tok.encode(text::render_r1({{"user", problems.back().question()}}, true, kBos), false));
+    prompts.push_back(tok.encode(text::render_r1({{"user", problems.back().question()}}, true, kBos)));
   }
   engine::GenerationOptions o;
   o.max_new_tokens = 160;

@@ -24,8 +24,8 @@ void ReasonerBatches::refill() {
   std::vector<ReasonerExample> drawn;
   for (int i = 0; i < batch_ * pool_; ++i) {
     ArithmeticProblem p = random_problem(rng_);
-    ReasonerExample e{tok_.encode(text::render_r1({{"user", p.question()}}, true, bos_text_), false),
-                      tok_.encode(p.response(), false)};
+    ReasonerExample e{tok_.encode(text::render_r1({{"user", p.question()}}, true, bos_text_)),
+                      tok_.encode(p.response())};
     e.answer.push_back(eos_);
     drawn.push_back(std::move(e));
   }

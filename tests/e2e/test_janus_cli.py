@@ -65,8 +65,10 @@ def test_greedy_tokens_equal_the_reference():
     r = run("generate", *expected["generation_prompts"], "-m", JANUS, "--temperature", "0", "--cfg", "5", "--dtype", "f32",
             "-o", "/tmp/januskit-e2e-%d.png", "--json")
     assert r.returncode == 0, r.stderr
-    got = [im["tokens"] for im in json.loads(r.stdout)["images"]]
-    assert got == expected["generation_tokens"]
+    images = json.loads(r.stdout)["images"]
+    # The official processor's prompts: BOS first although the folder's tokenizer.json adds none.
+    assert [im["prompt_ids"] for im in images] == expected["generation_prompt_ids"]
+    assert [im["tokens"] for im in images] == expected["generation_tokens"]
 
 
 def generate_under_limit(tmp_path, limit, *extra):

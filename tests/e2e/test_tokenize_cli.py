@@ -120,3 +120,38 @@ def test_usage_errors_exit_two():
         r = run(*args)
         assert r.returncode == 2, (args, r.stderr)
         assert len(r.stderr.strip().splitlines()) == 1 and r.stderr.startswith("error: "), r.stderr
+
+
+PROCESSOR = pathlib.Path(os.environ["JANUSKIT_FIXTURES"]) / "tokenizer_processor"
+
+
+def jsonl_ids(folder, *flags):
+    r = run("tokenize", "-m", str(folder), "--jsonl", *flags, stdin=json.dumps({"text": "a red circle"}) + "\n")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["ids"]
+
+
+def test_special_tokens_flag_shows_the_crate_or_the_processor():
+    """DeepSeek's layout: tokenizer.json adds no BOS, LlamaTokenizerFast (transformers 4.x) adds it."""
+    index = {e["folder"]: e for e in json.loads((PROCESSOR / "index.json").read_text())}
+    name = "postplain_bosTrue_eosNone_LlamaTokenizerFast"
+    folder = PROCESSOR / name
+    processor = index[name]["auto"]["ids"][0]
+    plain = jsonl_ids(folder)
+    assert jsonl_ids(folder, "--special-tokens", "none") == plain
+    assert jsonl_ids(folder, "--special-tokens", "tokenizer-json") == plain
+    assert jsonl_ids(folder, "--special-tokens", "processor") == processor == [processor[0]] + plain
+    r = run("-v", "tokenize", "-m", str(folder), "--special-tokens", "processor", "a red circle")
+    assert r.returncode == 0 and "LlamaTokenizerFast (transformers 4.x) adds BOS" in r.stderr, r.stderr
+    assert r.stdout.splitlines()[0].startswith(f"{processor[0]}\t")
+
+
+def test_special_tokens_flag_rejects_other_values():
+    r = run("tokenize", "-m", str(PROCESSOR / "real_deepseek_v3"), "--special-tokens", "bos", "x")
+    assert r.returncode == 2, r.stderr
+    assert "--special-tokens" in r.stderr
+
+
+def test_a_processor_that_cannot_be_built_is_one_error_line():
+    r = run("tokenize", "-m", str(PROCESSOR / "no_bos_named"), "--special-tokens", "processor", "x")
+    assert_one_error_line(r, "names no bos_token", "add_bos_token")

@@ -2,7 +2,11 @@
 
 Folders written:
   janus/            config.json (transformers format), model.safetensors (transformers names),
-                    tokenizer.json, tokenizer_config.json, special_tokens_map.json
+                    tokenizer.json, tokenizer_config.json, special_tokens_map.json written the way
+                    DeepSeek writes them: a plain ByteLevel post-processor (no BOS) and
+                    tokenizer_class LlamaTokenizerFast with add_bos_token, so the BOS every prompt
+                    starts with comes from the processor, as in the official code (expected prompt
+                    ids from transformers 4.38.2, processor_reference.py)
   janus_original/   the same weights under the original deepseek-ai names (MultiModalityCausalLM) in a
                     torch.save pytorch_model.bin, plus the stored-but-unused tensors of the real files
                     (SigLIP attn_pool, VQ codebook_used); the config stays in transformers format,
@@ -19,6 +23,7 @@ truncation, centred pad with 127, (x/255 - 0.5)/0.5); transformers' processor ro
 Weights are drawn wider than the library default (normal std 0.15, norms 1 +- 0.1, biases std 0.1),
 so greedy decisions are far from ties.
 """
+import json
 import pathlib
 
 import numpy as np
@@ -29,6 +34,7 @@ from safetensors.torch import save_file
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
 from transformers import DynamicCache, JanusConfig, JanusForConditionalGeneration
 
+import processor_reference
 from fixture_util import seed_everything, write_json
 
 BOS, EOS, PAD = "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>", "<｜▁pad▁｜>"
@@ -51,9 +57,8 @@ def make_tokenizer() -> Tokenizer:
     trainer = trainers.BpeTrainer(vocab_size=320, special_tokens=SPECIAL, show_progress=False,
                                   initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
     tok.train_from_iterator(CORPUS, trainer)
-    bos = tok.token_to_id(BOS)
-    tok.post_processor = processors.TemplateProcessing(single=f"{BOS} $A", pair=f"{BOS} $A {BOS} $B",
-                                                       special_tokens=[(BOS, bos)])
+    # DeepSeek's own files: the post-processor adds nothing; LlamaTokenizerFast adds the BOS.
+    tok.post_processor = processors.ByteLevel(trim_offsets=False)
     return tok
 
 
@@ -200,23 +205,42 @@ def reference_image_generation(model, cond: list[int], pad: int, steps: int) -> 
     return out_tokens
 
 
+def save_tokenizer_as_deepseek(tok: Tokenizer, path: pathlib.Path) -> None:
+    """tokenizer.json in the layout of DeepSeek's published files: merges as "a b" strings (the
+    tokenizers 0.15 format the official code reads; newer releases write pairs)."""
+    doc = json.loads(tok.to_str())
+    doc["model"]["merges"] = [m if isinstance(m, str) else " ".join(m) for m in doc["model"]["merges"]]
+    doc["model"].pop("ignore_merges", None)
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
 def write_folder(folder: pathlib.Path, model, tok: Tokenizer) -> None:
     """config.json + model.safetensors (transformers names) + the tokenizer files."""
     folder.mkdir(parents=True)
     model.save_pretrained(folder, safe_serialization=True)
-    tok.save(str(folder / "tokenizer.json"))
-    write_json(folder / "tokenizer_config.json", {"bos_token": BOS, "eos_token": EOS, "pad_token": PAD,
-                                                  "tokenizer_class": "LlamaTokenizerFast", "model_max_length": 16384})
+    save_tokenizer_as_deepseek(tok, folder / "tokenizer.json")
+    write_json(folder / "tokenizer_config.json", {"add_bos_token": True, "add_eos_token": False, "bos_token": BOS,
+                                                  "clean_up_tokenization_spaces": False, "eos_token": EOS,
+                                                  "legacy": True, "model_max_length": 16384, "pad_token": PAD,
+                                                  "tokenizer_class": "LlamaTokenizerFast", "unk_token": None})
     write_json(folder / "special_tokens_map.json", {"bos_token": BOS, "eos_token": EOS, "pad_token": PAD,
                                                     "additional_special_tokens": SPECIAL[3:]})
 
 
-def understanding_prompt(tok: Tokenizer, question: str) -> list[int]:
+def processor_ids(folder: pathlib.Path, tok: Tokenizer, texts: list[str]) -> list[list[int]]:
+    """The official processor's ids for the folder's prompts; each starts with the BOS its files leave out."""
+    ids = processor_reference.janus_ids(folder, texts)
+    for text, row in zip(texts, ids):
+        assert row[0] == tok.token_to_id(BOS) and tok.encode(text).ids[0] != row[0], (text, row)
+    return ids
+
+
+def understanding_prompt(folder: pathlib.Path, tok: Tokenizer, question: str) -> list[int]:
     """The SFT prompt with one image, its placeholder expanded to the image's tokens."""
     prompt = f"{SYSTEM}\n\n<|User|>: <image_placeholder>\n{question}\n\n<|Assistant|>:"
     ph = tok.token_to_id("<image_placeholder>")
     expanded = []
-    for t in tok.encode(prompt).ids:
+    for t in processor_ids(folder, tok, [prompt])[0]:
         expanded += ([tok.token_to_id("<begin_of_image>")] + [ph] * (GRID * GRID) +
                      [tok.token_to_id("<end_of_image>")]) if t == ph else [t]
     return expanded
@@ -244,7 +268,7 @@ def make(out_dir: pathlib.Path) -> None:
     with torch.no_grad():
         # Understanding: the SFT prompt with one image, its logits, and 20 greedy tokens.
         question = "Describe this image."
-        expanded = understanding_prompt(tok, question)
+        expanded = understanding_prompt(folder, tok, question)
         pixels = normalize(preprocess(Image.open(out_dir / "images" / "gradient.png"), 64))
         input_ids = torch.tensor([expanded])
         logits = model(input_ids=input_ids, pixel_values=pixels).logits.float()
@@ -260,8 +284,9 @@ def make(out_dir: pathlib.Path) -> None:
         gen_prompts = ["a red circle on a white background", "a small blue square"]
         expected["generation_prompts"] = gen_prompts
         expected["generation_tokens"] = []
-        for p in gen_prompts:
-            cond = tok.encode(f"<|User|>: {p}\n\n<|Assistant|>:<begin_of_image>").ids
+        expected["generation_prompt_ids"] = processor_ids(
+            folder, tok, [f"<|User|>: {p}\n\n<|Assistant|>:<begin_of_image>" for p in gen_prompts])
+        for cond in expected["generation_prompt_ids"]:
             ref = reference_image_generation(model, cond, tok.token_to_id(PAD), GRID * GRID)
             gc = model.generation_config
             gc.pad_token_id, gc.bos_token_id = tok.token_to_id(PAD), tok.token_to_id(BOS)

@@ -25,7 +25,7 @@ from safetensors.torch import load_file, save_file
 from transformers import JanusForConditionalGeneration
 
 from fixture_util import seed_everything, write_json
-from make_janus_models import (CFG, GRID, PAD, make_config, make_tokenizer, normalize, preprocess,
+from make_janus_models import (CFG, GRID, PAD, make_config, make_tokenizer, normalize, preprocess, processor_ids,
                                reference_image_generation, understanding_prompt, widen, write_folder)
 from make_quantized_models import dequantize, gptq_tensors, quantize, write_gptq_folder
 
@@ -47,18 +47,17 @@ def quantized_names(state: dict) -> list[str]:
             and state[n].shape[0] % per_word == 0]
 
 
-def outputs(model, tok, pixels) -> dict:
+def outputs(model, folder, tok, pixels) -> dict:
+    conds = processor_ids(folder, tok, [f"<|User|>: {p}\n\n<|Assistant|>:<begin_of_image>" for p in PROMPTS])
     with torch.no_grad():
-        ids = torch.tensor([understanding_prompt(tok, "Describe this image.")])
+        ids = torch.tensor([understanding_prompt(folder, tok, "Describe this image.")])
         out = {"understanding_logits": model(input_ids=ids, pixel_values=pixels).logits.float().contiguous()}
-        cond = tok.encode(f"<|User|>: {PROMPTS[0]}\n\n<|Assistant|>:<begin_of_image>").ids
-        rows = torch.tensor([cond, cond])
+        rows = torch.tensor([conds[0], conds[0]])
         rows[1, 1:-1] = tok.token_to_id(PAD)
         hidden = model.model.language_model(inputs_embeds=model.get_input_embeddings()(rows)).last_hidden_state
         out["generation_logits"] = model.model.generation_head(hidden[:, -1, :]).float().contiguous()
         tokens = []
-        for p in PROMPTS:
-            c = tok.encode(f"<|User|>: {p}\n\n<|Assistant|>:<begin_of_image>").ids
+        for c in conds:
             tokens.append(reference_image_generation(model, c, tok.token_to_id(PAD), GRID * GRID))
         return out, tokens
 
@@ -77,7 +76,7 @@ def make(out_dir: pathlib.Path) -> None:
     x = np.linspace(0, 255, 90)
     picture = np.stack([np.tile(x, (60, 1)), np.tile(x[::-1], (60, 1)), np.full((60, 90), 200.0)], -1)
     pixels = normalize(preprocess(Image.fromarray(picture.astype(np.uint8)), 64))
-    dense, tokens_dense = outputs(model, tok, pixels)
+    dense, tokens_dense = outputs(model, dense_dir, tok, pixels)
 
     state = {k: v.numpy() for k, v in load_file(str(dense_dir / "model.safetensors")).items()}
     gptq_state = {}
@@ -89,7 +88,7 @@ def make(out_dir: pathlib.Path) -> None:
             gptq_state.update(gptq_tensors(name[:-len(".weight")], codes, scales, zeros, BITS, GROUP))
             params[name].copy_(torch.from_numpy(dequantize(codes, scales, zeros, GROUP)))
     gptq_state.update(state)
-    quantized, tokens = outputs(model, tok, pixels)
+    quantized, tokens = outputs(model, dense_dir, tok, pixels)
 
     write_gptq_folder(out_dir / "gptq", dense_dir, gptq_state, BITS, GROUP, lm_head=True)
 
@@ -98,5 +97,5 @@ def make(out_dir: pathlib.Path) -> None:
     save_file(tensors, str(out_dir / "expected.safetensors"))
     write_json(out_dir / "expected.json", {
         "cfg": CFG, "generation_prompts": PROMPTS, "generation_tokens": tokens, "generation_tokens_dense": tokens_dense,
-        "understanding_prompt_ids": understanding_prompt(tok, "Describe this image."), "bits": BITS,
+        "understanding_prompt_ids": understanding_prompt(dense_dir, tok, "Describe this image."), "bits": BITS,
         "group_size": GROUP})

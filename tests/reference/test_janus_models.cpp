@@ -13,6 +13,7 @@
 #include "io/image.hpp"
 #include "io/model_dir.hpp"
 #include "models/janus.hpp"
+#include "pipelines/janus_model.hpp"
 #include "text/chat.hpp"
 #include "text/tokenizer.hpp"
 #include "test_util.hpp"
@@ -47,11 +48,12 @@ at::Tensor understanding_logits(models::JanusModel& m, const Fixture& f) {
 
 std::vector<std::vector<int32_t>> generate_images(models::JanusModel& m, const Fixture& f,
                                                   const std::vector<size_t>& which) {
-  text::Tokenizer tok = text::Tokenizer::load(root() / "janus");
+  text::Tokenizer tok = pipelines::load_janus_tokenizer(root() / "janus");
   std::vector<engine::ImageRequest> requests;
   for (size_t i : which) {
     engine::ImageRequest r;
-    r.cond_ids = tok.encode(text::render_janus_t2i(f.json["generation_prompts"][i].get<std::string>()), true);
+    r.cond_ids = tok.encode(text::render_janus_t2i(f.json["generation_prompts"][i].get<std::string>()),
+                            text::SpecialTokens::processor);
     r.uncond_ids = r.cond_ids;
     for (size_t k = 1; k + 1 < r.uncond_ids.size(); ++k) r.uncond_ids[k] = tok.require_token_id("<｜▁pad▁｜>");
     requests.push_back(r);
@@ -101,11 +103,23 @@ TEST(JanusPreprocessing, MatchesPilExactlyAndBeatsOpenCvCubic) {
 
 TEST(JanusUnderstanding, PromptIdsMatchTheReference) {
   Fixture f;
-  text::Tokenizer tok = text::Tokenizer::load(root() / "janus");
+  text::Tokenizer tok = pipelines::load_janus_tokenizer(root() / "janus");
   std::vector<text::Message> conv = {{"user", "<image_placeholder>\n" + f.json["question"].get<std::string>()},
                                      {"assistant", ""}};
-  std::vector<int32_t> ids = text::expand_image_placeholders(tok.encode(text::render_janus_chat(conv), true), tok, 16);
+  std::vector<int32_t> ids = text::expand_image_placeholders(
+      tok.encode(text::render_janus_chat(conv), text::SpecialTokens::processor), tok, 16);
   EXPECT_EQ(ids, ids_of(f.json["understanding_prompt_ids"]));
+}
+
+TEST(JanusGeneration, PromptIdsMatchTheOfficialProcessor) {
+  Fixture f;
+  // DeepSeek's files add no BOS in tokenizer.json; the official processor (LlamaTokenizerFast) does.
+  text::Tokenizer tok = pipelines::load_janus_tokenizer(root() / "janus");
+  for (size_t i = 0; i < f.json["generation_prompts"].size(); ++i) {
+    const std::string prompt = text::render_janus_t2i(f.json["generation_prompts"][i].get<std::string>());
+    EXPECT_EQ(tok.encode(prompt, text::SpecialTokens::processor), ids_of(f.json["generation_prompt_ids"][i]));
+    EXPECT_NE(tok.encode(prompt, text::SpecialTokens::tokenizer_json), ids_of(f.json["generation_prompt_ids"][i]));
+  }
 }
 
 TEST(JanusUnderstanding, OwnPreprocessingGivesTheReferencePixels) {

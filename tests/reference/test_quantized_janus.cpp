@@ -13,6 +13,7 @@
 #include "io/model_dir.hpp"
 #include "models/janus.hpp"
 #include "pipelines/convert_checkpoint.hpp"
+#include "pipelines/janus_model.hpp"
 #include "text/chat.hpp"
 #include "text/tokenizer.hpp"
 #include "test_util.hpp"
@@ -52,9 +53,9 @@ at::Tensor understanding_logits(models::JanusModel& m, const Fixture& f) {
 }
 
 engine::ImageRequest image_request(const std::string& prompt) {
-  text::Tokenizer tok = text::Tokenizer::load(root() / "dense");
+  text::Tokenizer tok = pipelines::load_janus_tokenizer(root() / "dense");
   engine::ImageRequest r;
-  r.cond_ids = tok.encode(text::render_janus_t2i(prompt), true);
+  r.cond_ids = tok.encode(text::render_janus_t2i(prompt), text::SpecialTokens::processor);
   r.uncond_ids = r.cond_ids;
   for (size_t k = 1; k + 1 < r.uncond_ids.size(); ++k) r.uncond_ids[k] = tok.require_token_id("<｜▁pad▁｜>");
   return r;

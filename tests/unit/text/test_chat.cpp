@@ -80,8 +80,11 @@ TEST(RenderR1, IdsOnTheDeepSeekV3Tokenizer) {
                                   20,    33,   128804, 271, 20,    940,   223, 20,     438,  2619, 22, 42499, 1,
                                   128803, 4195, 223,   21,  13,    21,    33, 128804, 30,   37947, 1018}));
   // The BOS is in the text: encoding must not add another one (V3's post-processor adds none).
-  EXPECT_EQ(tok.encode(rendered, true).front(), 0);
-  EXPECT_EQ(tok.encode(rendered, true).size(), tok.encode(rendered).size());
+  EXPECT_EQ(tok.encode(rendered, SpecialTokens::tokenizer_json).front(), 0);
+  EXPECT_EQ(tok.encode(rendered, SpecialTokens::tokenizer_json).size(), tok.encode(rendered).size());
+  // Its processor (LlamaTokenizerFast, add_bos_token true) would: which is why a rendered template is
+  // encoded with SpecialTokens::none, as transformers' apply_chat_template does.
+  EXPECT_EQ(tok.encode(rendered, SpecialTokens::processor).size(), tok.encode(rendered).size() + 1);
 }
 
 TEST(RenderJanus, UnderstandingPromptHasTheSystemPromptAndAnEmptyAssistantTurn) {

@@ -86,7 +86,7 @@ TEST_F(TinyTokenizer, DecodeSkipsSpecialTokensAndUnknownIds) {
 }
 
 TEST_F(TinyTokenizer, NoBosFromAByteLevelPostProcessor) {
-  EXPECT_EQ(tok().encode("hello", true), (std::vector<int32_t>{259}));
+  EXPECT_EQ(tok().encode("hello", SpecialTokens::tokenizer_json), (std::vector<int32_t>{259}));
 }
 
 TEST_F(TinyTokenizer, StreamingHoldsBackIncompleteCharacters) {
@@ -393,5 +393,92 @@ TEST(TokenizerConfig, SpecialTokensMapOverridesTokenizerConfig) {
   EXPECT_EQ(alone.bos_token(), std::nullopt);
   EXPECT_EQ(alone.vocab_size(), 266u);
 }
+
+// SpecialTokens::processor for every combination of the files' settings, by transformers 4.x's rule:
+// LlamaTokenizerFast (also named by its slow name) rebuilds the post-processor from add_bos_token
+// (default true) and add_eos_token (default false); any other class keeps tokenizer.json's. The
+// reference test (tests/reference/test_tokenizer_processor.cpp) checks the same grid against
+// transformers 4.38.2 itself.
+namespace processor_rule {
+
+nlohmann::json tokenizer_with_bos(bool post_processor_adds_bos) {
+  nlohmann::json j = test::tiny_tokenizer_json();
+  j["added_tokens"].push_back({{"id", 266}, {"content", "<｜begin▁of▁sentence｜>"}, {"single_word", false},
+                               {"lstrip", false}, {"rstrip", false}, {"normalized", false}, {"special", true}});
+  if (post_processor_adds_bos) {
+    j["post_processor"] = {
+        {"type", "TemplateProcessing"},
+        {"single", {{{"SpecialToken", {{"id", "<｜begin▁of▁sentence｜>"}, {"type_id", 0}}}},
+                    {{"Sequence", {{"id", "A"}, {"type_id", 0}}}}}},
+        {"pair", {{{"Sequence", {{"id", "A"}, {"type_id", 0}}}}, {{"Sequence", {{"id", "B"}, {"type_id", 1}}}}}},
+        {"special_tokens",
+         {{"<｜begin▁of▁sentence｜>", {{"id", "<｜begin▁of▁sentence｜>"}, {"ids", {266}}, {"tokens", {"<｜begin▁of▁sentence｜>"}}}}}}};
+  }
+  return j;
+}
+
+TEST(TokenizerProcessorRule, EveryCombinationOfClassAddBosAndPostProcessor) {
+  const std::vector<int32_t> hello = {259}, with_bos = {266, 259};
+  for (bool post_bos : {false, true}) {
+    for (std::optional<bool> add_bos : {std::optional<bool>(), std::optional<bool>(true), std::optional<bool>(false)}) {
+      for (std::optional<std::string> cls : {std::optional<std::string>(), std::optional<std::string>("LlamaTokenizerFast"),
+                                             std::optional<std::string>("LlamaTokenizer"),
+                                             std::optional<std::string>("Qwen2TokenizerFast"),
+                                             std::optional<std::string>("PreTrainedTokenizerFast")}) {
+        test::TempDir dir;
+        dir.write("tokenizer.json", tokenizer_with_bos(post_bos).dump());
+        nlohmann::json config = {{"bos_token", "<｜begin▁of▁sentence｜>"}, {"eos_token", "<｜end▁of▁sentence｜>"}};
+        if (add_bos) config["add_bos_token"] = *add_bos;
+        if (cls) config["tokenizer_class"] = *cls;
+        dir.write("tokenizer_config.json", config.dump());
+        const auto tok = Tokenizer::load(dir.path());
+        const bool rebuilt = cls && cls->starts_with("LlamaTokenizer");
+        const bool bos = rebuilt ? add_bos.value_or(true) : post_bos;
+        const std::string where = cat("post-processor BOS ", post_bos, ", add_bos_token ",
+                                      add_bos ? (*add_bos ? "true" : "false") : "absent", ", class ", cls.value_or("absent"));
+        EXPECT_EQ(tok.encode("hello", SpecialTokens::processor), bos ? with_bos : hello) << where;
+        EXPECT_EQ(tok.encode("hello", SpecialTokens::tokenizer_json), post_bos ? with_bos : hello) << where;
+        EXPECT_EQ(tok.encode("hello"), hello) << where;
+        EXPECT_EQ(tok.tokenizer_class(), cls) << where;
+        EXPECT_FALSE(tok.processor_rule().empty());
+      }
+    }
+  }
+}
+
+TEST(TokenizerProcessorRule, AddEosTokenAndTheModelsOwnProcessorClass) {
+  test::TempDir dir;
+  dir.write("tokenizer.json", tokenizer_with_bos(false).dump());
+  dir.write("tokenizer_config.json",
+            R"({"bos_token": "<｜begin▁of▁sentence｜>", "eos_token": "<｜end▁of▁sentence｜>", "add_eos_token": true,
+                "tokenizer_class": "Qwen2TokenizerFast"})");
+  // As written: Qwen2TokenizerFast keeps the file's post-processor, which adds nothing.
+  EXPECT_EQ(Tokenizer::load(dir.path()).encode("hello", SpecialTokens::processor), (std::vector<int32_t>{259}));
+  // A model whose code instantiates LlamaTokenizerFast itself (Janus's VLChatProcessor) gets its rule.
+  const auto tok = Tokenizer::load(dir.path(), {.processor_class = "LlamaTokenizerFast"});
+  EXPECT_EQ(tok.encode("hello", SpecialTokens::processor), (std::vector<int32_t>{266, 259, 264}));
+  EXPECT_TRUE(contains(tok.processor_rule(), "add_bos_token absent, default true")) << tok.processor_rule();
+  EXPECT_TRUE(contains(tok.processor_rule(), "EOS <｜end▁of▁sentence｜> (add_eos_token true)")) << tok.processor_rule();
+  // A tokenizer.json alone has no processor but its own post-processor.
+  EXPECT_EQ(Tokenizer::load(dir.path() / "tokenizer.json").encode("hello", SpecialTokens::processor),
+            (std::vector<int32_t>{259}));
+}
+
+TEST(TokenizerProcessorRule, ABosTheFolderDoesNotNameFailsOnlyWhenTheProcessorIsAskedFor) {
+  test::TempDir dir;
+  dir.write("tokenizer.json", tokenizer_with_bos(false).dump());
+  auto config = dir.write("tokenizer_config.json", R"({"tokenizer_class": "LlamaTokenizerFast"})");
+  const auto tok = Tokenizer::load(dir.path());
+  EXPECT_EQ(tok.encode("hello"), (std::vector<int32_t>{259}));
+  try {
+    tok.encode("hello", SpecialTokens::processor);
+    FAIL();
+  } catch (const FileError& e) {
+    EXPECT_TRUE(contains(e.what(), "names no bos_token")) << e.what();
+    EXPECT_TRUE(contains(e.what(), "add_bos_token to false")) << e.what();
+  }
+}
+
+}  // namespace processor_rule
 
 }  // namespace

@@ -184,8 +184,10 @@ TEST(DemoTokenizer, LoadsEncodesDigitsSinglyAndKeepsSpecialTokensWhole) {
     if (piece.size() == 1 && std::isdigit(static_cast<unsigned char>(piece[0]))) ++digit_tokens;
   }
   EXPECT_EQ(digit_tokens, 6);
-  // The post-processor prepends BOS when asked to, as the real Janus and R1 tokenizers do.
-  EXPECT_EQ(tok.encode("a red circle", true).front(), *tok.token_id("<｜begin▁of▁sentence｜>"));
+  // The post-processor and the processor prepend BOS when asked to, as the real Janus and R1 ones do.
+  EXPECT_EQ(tok.encode("a red circle", text::SpecialTokens::tokenizer_json).front(),
+            *tok.token_id("<｜begin▁of▁sentence｜>"));
+  EXPECT_EQ(tok.encode("a red circle", text::SpecialTokens::processor).front(), *tok.token_id("<｜begin▁of▁sentence｜>"));
   // <think> is an added token: one id.
   EXPECT_EQ(tok.encode("<think>").size(), 1u);
 }
