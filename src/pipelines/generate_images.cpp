@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "core/error.hpp"
+#include "core/log.hpp"
 #include "core/progress.hpp"
 #include "core/rng.hpp"
 #include "core/timer.hpp"
@@ -49,6 +50,37 @@ std::vector<std::filesystem::path> output_files(const std::string& spec, int64_t
   return out;
 }
 
+namespace {
+
+// The best of candidates [first, first + n) of one image by `readout` (the first on a tie), written to
+// `file` with its "parameters" and a "best_of" chunk listing every candidate.
+GeneratedImage choose_best(ImageRenderer& renderer, const std::vector<ImageJob>& jobs,
+                           const std::vector<RenderedImage>& rendered, size_t first, size_t n, ScoreReadout readout,
+                           const std::filesystem::path& file) {
+  GeneratedImage out;
+  for (size_t k = 0; k < n; ++k) {
+    const ImageJob& job = jobs[first + k];
+    const double score = renderer.score(rendered[first + k].pixels, job.prompt, readout);
+    out.candidates.push_back({job.seed, score});
+    if (score > out.candidates[out.chosen].score) out.chosen = k;
+  }
+  const ImageJob& job = jobs[first + out.chosen];
+  const RenderedImage& best = rendered[first + out.chosen];
+  nlohmann::json candidates = nlohmann::json::array();
+  for (const Candidate& c : out.candidates) candidates.push_back({{"seed", c.seed}, {"score", c.score}});
+  const nlohmann::json note = {{"readout", score_readout_name(readout)}, {"chosen", out.chosen}, {"candidates", candidates}};
+  io::write_png(file, best.pixels.pixels.data(), best.pixels.width, best.pixels.height,
+                {{"parameters", renderer.parameters(job)}, {"best_of", note.dump()}});
+  out.file = file;
+  out.prompt = job.prompt;
+  out.seed = job.seed;
+  out.tokens = best.tokens;
+  out.prompt_ids = best.prompt_ids;
+  return out;
+}
+
+}  // namespace
+
 #ifdef JANUSKIT_HAVE_OPENCV  // contact sheets need OpenCV
 namespace {
 
@@ -75,6 +107,7 @@ GenerateResult generate_images(const GenerateOptions& o) {
   }
   if (o.count < 1) throw UsageError("-n/--count must be at least 1");
   if (o.batch < 0) throw UsageError("--batch must be >= 0");
+  if (o.best_of < 1) throw UsageError("--best-of must be at least 1");
 #ifndef JANUSKIT_HAVE_OPENCV
   if (o.grid) throw UsageError("--grid needs a januskit built with OpenCV (this one has JANUSKIT_OPENCV=OFF)");
 #endif
@@ -82,13 +115,16 @@ GenerateResult generate_images(const GenerateOptions& o) {
   std::vector<std::filesystem::path> files = output_files(o.output, total);
 
   const ImageSettings chosen = o.settings.over(default_image_settings(o.model));
-  ImageRenderer renderer(o.model);
+  const bool best_of = o.best_of > 1;
+  ImageRenderer renderer(o.model, /*scoring=*/best_of);
   const uint64_t seed = o.seed.value_or(random_seed());
+  // Image-major, candidate-minor: the candidates of one image share a batch where they fit.
   std::vector<ImageJob> jobs;
-  for (const auto& p : o.prompts) {
-    for (int64_t j = 0; j < o.count; ++j) {
-      const size_t index = jobs.size();
-      jobs.push_back({p, seed + index, chosen, files[index]});
+  for (int64_t i = 0; i < total; ++i) {
+    const std::string& prompt = o.prompts[static_cast<size_t>(i / o.count)];
+    for (int64_t k = 0; k < o.best_of; ++k) {
+      const uint64_t s = seed + static_cast<uint64_t>(i) + static_cast<uint64_t>(k) * static_cast<uint64_t>(total);
+      jobs.push_back({prompt, s, chosen, best_of ? std::filesystem::path() : files[static_cast<size_t>(i)]});
     }
   }
   const std::vector<ImageSettings> settings(jobs.size(), chosen);
@@ -106,13 +142,29 @@ GenerateResult generate_images(const GenerateOptions& o) {
     bar.update(done);
     bar.set_postfix(format_rate(rate(double(done) * s.batch_images, bar.elapsed_seconds()), "tok"));
   };
+  std::vector<RenderedImage> rendered(best_of ? jobs.size() : 0);
   callbacks.on_image = [&](const RenderedImage& im) {
     const ImageJob& job = jobs[im.job];
-    result.images.push_back({job.file, job.prompt, job.seed, im.tokens, im.prompt_ids});
+    if (best_of) {
+      rendered[im.job] = im;
+      return;
+    }
+    result.images.push_back({job.file, job.prompt, job.seed, im.tokens, im.prompt_ids, {}, 0});
     if (o.grid) pictures.push_back(im.pixels);
   };
   RenderStats stats = renderer.render(jobs, batches, callbacks);
   bar.finish();
+  if (best_of) {
+    Stopwatch scoring;
+    for (int64_t i = 0; i < total; ++i) {
+      GeneratedImage out = choose_best(renderer, jobs, rendered, static_cast<size_t>(i * o.best_of),
+                                       static_cast<size_t>(o.best_of), o.readout, files[static_cast<size_t>(i)]);
+      if (o.grid) pictures.push_back(rendered[static_cast<size_t>(i * o.best_of) + out.chosen].pixels);
+      result.images.push_back(std::move(out));
+    }
+    log::info("best of ", o.best_of, ": ", jobs.size(), " candidates scored (", score_readout_name(o.readout), ") in ",
+              format_seconds(scoring.seconds()));
+  }
   result.seconds = stats.seconds;
   result.tokens_per_second = stats.tokens_per_second;
 #ifdef JANUSKIT_HAVE_OPENCV
@@ -129,8 +181,14 @@ GenerateResult generate_images(const GenerateOptions& o) {
 nlohmann::json to_json(const GenerateResult& r) {
   nlohmann::json images = nlohmann::json::array();
   for (const auto& im : r.images) {
-    images.push_back({{"file", im.file.string()}, {"prompt", im.prompt}, {"seed", im.seed},
-                      {"prompt_ids", im.prompt_ids}, {"tokens", im.tokens}});
+    nlohmann::json j = {{"file", im.file.string()}, {"prompt", im.prompt}, {"seed", im.seed},
+                        {"prompt_ids", im.prompt_ids}, {"tokens", im.tokens}};
+    if (!im.candidates.empty()) {
+      nlohmann::json candidates = nlohmann::json::array();
+      for (const Candidate& c : im.candidates) candidates.push_back({{"seed", c.seed}, {"score", c.score}});
+      j["best_of"] = {{"chosen", im.chosen}, {"score", im.candidates[im.chosen].score}, {"candidates", candidates}};
+    }
+    images.push_back(std::move(j));
   }
   nlohmann::json j = {{"model", r.model}, {"images", images}, {"seconds", r.seconds},
                       {"tokens_per_second", r.tokens_per_second}, {"batch_sizes", r.batch_sizes}};

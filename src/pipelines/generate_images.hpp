@@ -3,6 +3,11 @@
 // ImageRenderer, which VQ-decodes each image and writes it (PNG
 // with a "parameters" text chunk, atomically) as soon as its batch is done. Image i of the run
 // (prompt-major) uses seed + i, so any single image can be reproduced alone.
+//
+// --best-of N renders N candidates for every requested image in the same batches (candidate k of
+// image i draws from seed + i + k * images, so candidate 0 is the image a best-of-1 run gives), scores
+// each with the model's own understanding path (image_scorer.hpp) and writes the best; its PNG
+// carries a "best_of" text chunk (readout, every candidate's seed and score) beside "parameters".
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -13,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "pipelines/image_scorer.hpp"
 #include "pipelines/image_settings.hpp"
 #include "pipelines/text_model.hpp"
 
@@ -27,6 +33,13 @@ struct GenerateOptions {
   std::string output = "januskit.png";  // a file (several images: name_1.png ...), a folder, or a %d pattern
   bool grid = false;                 // also write a contact sheet (<output stem>_grid.png)
   int64_t batch = 0;                 // images per batch (0: as many as fit in memory)
+  int64_t best_of = 1;               // candidates per image, the best by `readout` kept
+  ScoreReadout readout = ScoreReadout::caption;
+};
+
+struct Candidate {
+  uint64_t seed = 0;
+  double score = 0;
 };
 
 struct GeneratedImage {
@@ -35,6 +48,8 @@ struct GeneratedImage {
   uint64_t seed = 0;
   std::vector<int32_t> tokens;       // the image token ids, raster order
   std::vector<int32_t> prompt_ids;   // the conditional prompt's ids, as the official processor encodes it
+  std::vector<Candidate> candidates; // --best-of N > 1: every candidate, in seed order; `seed` is the chosen one's
+  size_t chosen = 0;                 // index into candidates
 };
 
 struct GenerateResult {

@@ -94,15 +94,19 @@ ImageSettings default_image_settings(const ModelRequest& model) {
   return model_image_settings(io::read_json_file(file), file.string());
 }
 
-ImageRenderer::ImageRenderer(const ModelRequest& model)
+ImageRenderer::ImageRenderer(const ModelRequest& model, bool scoring)
     : bundle_(std::make_unique<JanusBundle>(
-          load_janus(model, {.understanding = false, .generation = true, .vq_encoder = false}))) {
+          load_janus(model, {.understanding = scoring, .generation = true, .vq_encoder = false}))) {
   info_.name = bundle_->name;
   info_.steps = bundle_->model->tokens_per_image();
   info_.size = bundle_->model->config().vq.image_size();
 }
 
 ImageRenderer::~ImageRenderer() = default;
+
+double ImageRenderer::score(const io::RgbImage& picture, const std::string& prompt, ScoreReadout readout) {
+  return score_image(*bundle_, picture, prompt, readout);
+}
 
 void ImageRenderer::check_prompt(const std::string& prompt) const {
   const int64_t length = static_cast<int64_t>(image_request(*bundle_, prompt, 0).cond_ids.size());

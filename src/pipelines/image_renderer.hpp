@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "io/image.hpp"
+#include "pipelines/image_scorer.hpp"
 #include "pipelines/image_settings.hpp"
 #include "pipelines/text_model.hpp"
 
@@ -72,8 +73,9 @@ ImageSettings default_image_settings(const ModelRequest& model);
 
 class ImageRenderer {
  public:
-  // Loads the generation parts of the model (no understanding encoder, no VQ encoder).
-  explicit ImageRenderer(const ModelRequest& model);
+  // Loads the generation parts of the model (no VQ encoder), and the understanding encoder and head
+  // too when `scoring` (score() needs them).
+  explicit ImageRenderer(const ModelRequest& model, bool scoring = false);
   ~ImageRenderer();
   ImageRenderer(const ImageRenderer&) = delete;
   ImageRenderer& operator=(const ImageRenderer&) = delete;
@@ -89,6 +91,10 @@ class ImageRenderer {
   // near-equal parts that fit. Logs what it chose (-v), and why when it cut a batch.
   std::vector<std::vector<size_t>> fit_to_memory(const std::vector<ImageJob>& jobs,
                                                  const std::vector<std::vector<size_t>>& batches) const;
+
+  // How well `picture` shows `prompt` by the model's own understanding (image_scorer.hpp); needs a
+  // renderer built with `scoring`.
+  double score(const io::RgbImage& picture, const std::string& prompt, ScoreReadout readout);
 
   // Renders the batches in order; the jobs of one batch must share their settings.
   RenderStats render(const std::vector<ImageJob>& jobs, const std::vector<std::vector<size_t>>& batches,

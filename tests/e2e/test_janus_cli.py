@@ -180,3 +180,45 @@ def test_bad_input(tmp_path):
     assert_error(run("generate", "x", "-m", str(FIXTURES.parent / "text_models" / "qwen2")), 1, "not a Janus-Pro")
     assert_error(run("meta", str(tmp_path / "broken.png")), 1, "broken.png")
     assert list(tmp_path.iterdir()) == [tmp_path / "broken.png"]
+
+
+def best_of_run(out, readout="caption"):
+    """Two prompts, three candidates each, on the bundled demo-janus."""
+    r = run("-q", "generate", "a red circle on a white background", "a small blue square", "--best-of", "3",
+            "--best-of-readout", readout, "--seed", "9", "-o", f"{out}/", "--json")
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)["images"]
+
+
+def test_best_of_keeps_the_best_scored_candidate_and_records_all(tmp_path):
+    images = best_of_run(tmp_path / "a")
+    assert len(images) == 2
+    for i, im in enumerate(images):
+        best = im["best_of"]
+        seeds = [c["seed"] for c in best["candidates"]]
+        scores = [c["score"] for c in best["candidates"]]
+        assert seeds == [9 + i, 9 + i + 2, 9 + i + 4]  # candidate k of image i: seed + i + k * images
+        assert best["chosen"] == scores.index(max(scores)) and best["score"] == max(scores)
+        assert im["seed"] == seeds[best["chosen"]]
+        text = Image.open(im["file"]).text
+        assert f"Seed: {im['seed']}," in text["parameters"]
+        note = json.loads(text["best_of"])
+        assert note["readout"] == "caption" and note["chosen"] == best["chosen"]
+        assert [c["seed"] for c in note["candidates"]] == seeds
+    # The same command again: the same choices and the same files, byte for byte.
+    again = best_of_run(tmp_path / "b")
+    assert [im["best_of"] for im in again] == [im["best_of"] for im in images]
+    for a, b in zip(images, again):
+        assert pathlib.Path(a["file"]).read_bytes() == pathlib.Path(b["file"]).read_bytes()
+
+
+def test_best_of_yes_readout_scores_differ_between_candidates(tmp_path):
+    images = best_of_run(tmp_path, "yes")
+    scores = [c["score"] for im in images for c in im["best_of"]["candidates"]]
+    assert len(set(scores)) > 1, scores  # a readout that cannot tell pictures apart would choose nothing
+
+
+def test_best_of_rejects_bad_values():
+    assert_error(run("generate", "a red circle", "--best-of", "0"), 2, "--best-of")
+    r = run("generate", "a red circle", "--best-of", "2", "--best-of-readout", "maybe")
+    assert r.returncode == 2 and "--best-of-readout" in r.stderr, r.stderr

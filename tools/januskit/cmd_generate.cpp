@@ -14,6 +14,7 @@ void add_generate_command(CLI::App& app) {
     pipelines::GenerateOptions options;
     uint64_t seed = 0;
     bool json = false;
+    std::string readout = "caption";
   };
   auto flags = std::make_shared<Flags>();
   auto& o = flags->options;
@@ -29,18 +30,34 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("-o,--output", o.output, "Output file (name_1.png... for several), folder, or pattern like out_%03d.png")
       ->capture_default_str();
   cmd->add_option("--batch", o.batch, "Images per batch (0 = as many as the free memory holds; -v shows the plan)")->capture_default_str();
+  cmd->add_option("--best-of", o.best_of,
+                  "Render N candidates per image and keep the one the model's own understanding rates best "
+                  "(candidate k of image i uses seed + i + k * images)")
+      ->capture_default_str();
+  cmd->add_option("--best-of-readout", flags->readout,
+                  "How candidates are rated: caption (mean log-probability of the prompt as the picture's "
+                  "description) or yes (log p(Yes) - log p(No) for \"Does this image show: PROMPT?\")")
+      ->check(CLI::IsMember({"caption", "yes"}))
+      ->capture_default_str();
   cmd->add_flag("--grid", o.grid, "Also write a contact sheet of all images (<output>_grid.png)");
   cmd->add_flag("--json", flags->json, "Print JSON: per image the file, seed and image token ids");
   cmd->callback([flags, cmd] {
     auto& f = *flags;
     f.options.model = f.model.request();
     if (cmd->count("--seed") > 0) f.options.seed = f.seed;
+    f.options.readout = pipelines::parse_score_readout(f.readout);
     pipelines::GenerateResult r = pipelines::generate_images(f.options);
     if (f.json) {
       std::cout << pipelines::to_json(r).dump() << std::endl;
       return;
     }
-    for (const auto& im : r.images) std::cout << im.file.string() << "  (seed " << im.seed << ")\n";
+    for (const auto& im : r.images) {
+      std::cout << im.file.string() << "  (seed " << im.seed;
+      if (!im.candidates.empty()) {
+        std::cout << ", best of " << im.candidates.size() << ", score " << im.candidates[im.chosen].score;
+      }
+      std::cout << ")\n";
+    }
     if (r.grid) std::cout << r.grid->string() << "  (grid)\n";
     std::cout << std::flush;
   });
