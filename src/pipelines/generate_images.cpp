@@ -15,6 +15,7 @@
 #include "io/image.hpp"
 #include "io/png.hpp"
 #include "pipelines/image_renderer.hpp"
+#include "pipelines/prompt_planner.hpp"
 
 namespace januskit::pipelines {
 
@@ -69,8 +70,9 @@ GeneratedImage choose_best(ImageRenderer& renderer, const std::vector<ImageJob>&
   nlohmann::json candidates = nlohmann::json::array();
   for (const Candidate& c : out.candidates) candidates.push_back({{"seed", c.seed}, {"score", c.score}});
   const nlohmann::json note = {{"readout", score_readout_name(readout)}, {"chosen", out.chosen}, {"candidates", candidates}};
-  io::write_png(file, best.pixels.pixels.data(), best.pixels.width, best.pixels.height,
-                {{"parameters", renderer.parameters(job)}, {"best_of", note.dump()}});
+  std::vector<std::pair<std::string, std::string>> text = {{"parameters", renderer.parameters(job)}, {"best_of", note.dump()}};
+  text.insert(text.end(), job.text.begin(), job.text.end());
+  io::write_png(file, best.pixels.pixels.data(), best.pixels.width, best.pixels.height, text);
   out.file = file;
   out.prompt = job.prompt;
   out.seed = job.seed;
@@ -108,6 +110,8 @@ GenerateResult generate_images(const GenerateOptions& o) {
   if (o.count < 1) throw UsageError("-n/--count must be at least 1");
   if (o.batch < 0) throw UsageError("--batch must be >= 0");
   if (o.best_of < 1) throw UsageError("--best-of must be at least 1");
+  if (o.planner && !o.plan) throw UsageError("--planner needs --plan");
+  if (o.plan_tokens < 1) throw UsageError("--plan-tokens must be at least 1");
 #ifndef JANUSKIT_HAVE_OPENCV
   if (o.grid) throw UsageError("--grid needs a januskit built with OpenCV (this one has JANUSKIT_OPENCV=OFF)");
 #endif
@@ -116,17 +120,34 @@ GenerateResult generate_images(const GenerateOptions& o) {
 
   const ImageSettings chosen = o.settings.over(default_image_settings(o.model));
   const bool best_of = o.best_of > 1;
-  ImageRenderer renderer(o.model, /*scoring=*/best_of);
+  // An external planner runs (and is freed) before the Janus model is loaded.
+  std::vector<std::string> plans;
+  if (o.plan && o.planner) plans = plan_with_model(*o.planner, o.prompts, o.plan_tokens);
+  ImageRenderer renderer(o.model, /*understanding=*/best_of || (o.plan && !o.planner));
+  if (o.plan && !o.planner) {
+    for (const std::string& p : o.prompts) plans.push_back(renderer.plan(p, o.plan_tokens));
+  }
+  const std::string planner_name = !o.plan ? "" : o.planner ? o.planner->model : renderer.model_info().name;
+  for (size_t p = 0; p < plans.size(); ++p) log::info("plan for \"", o.prompts[p], "\": ", plans[p]);
   const uint64_t seed = o.seed.value_or(random_seed());
   // Image-major, candidate-minor: the candidates of one image share a batch where they fit.
   std::vector<ImageJob> jobs;
   for (int64_t i = 0; i < total; ++i) {
-    const std::string& prompt = o.prompts[static_cast<size_t>(i / o.count)];
+    const size_t p = static_cast<size_t>(i / o.count);
+    const std::string& prompt = o.plan ? plans[p] : o.prompts[p];
+    std::vector<std::pair<std::string, std::string>> text;
+    if (o.plan) {
+      const nlohmann::json note = {{"prompt", o.prompts[p]}, {"plan", plans[p]}, {"planner", planner_name}};
+      text.emplace_back("plan", note.dump());
+    }
     for (int64_t k = 0; k < o.best_of; ++k) {
       const uint64_t s = seed + static_cast<uint64_t>(i) + static_cast<uint64_t>(k) * static_cast<uint64_t>(total);
-      jobs.push_back({prompt, s, chosen, best_of ? std::filesystem::path() : files[static_cast<size_t>(i)]});
+      jobs.push_back({prompt, s, chosen, best_of ? std::filesystem::path() : files[static_cast<size_t>(i)], text});
     }
   }
+  // The user's prompt and the plan of image i (the plan empty without --plan).
+  auto user_prompt = [&](int64_t i) { return o.prompts[static_cast<size_t>(i / o.count)]; };
+  auto plan_of = [&](int64_t i) { return o.plan ? plans[static_cast<size_t>(i / o.count)] : std::string(); };
   const std::vector<ImageSettings> settings(jobs.size(), chosen);
   const std::vector<std::vector<size_t>> batches = renderer.fit_to_memory(jobs, plan_batches(settings, o.batch));
 
@@ -149,7 +170,8 @@ GenerateResult generate_images(const GenerateOptions& o) {
       rendered[im.job] = im;
       return;
     }
-    result.images.push_back({job.file, job.prompt, job.seed, im.tokens, im.prompt_ids, {}, 0});
+    const int64_t i = static_cast<int64_t>(im.job);
+    result.images.push_back({job.file, user_prompt(i), plan_of(i), job.seed, im.tokens, im.prompt_ids, {}, 0});
     if (o.grid) pictures.push_back(im.pixels);
   };
   RenderStats stats = renderer.render(jobs, batches, callbacks);
@@ -159,6 +181,8 @@ GenerateResult generate_images(const GenerateOptions& o) {
     for (int64_t i = 0; i < total; ++i) {
       GeneratedImage out = choose_best(renderer, jobs, rendered, static_cast<size_t>(i * o.best_of),
                                        static_cast<size_t>(o.best_of), o.readout, files[static_cast<size_t>(i)]);
+      out.prompt = user_prompt(i);
+      out.plan = plan_of(i);
       if (o.grid) pictures.push_back(rendered[static_cast<size_t>(i * o.best_of) + out.chosen].pixels);
       result.images.push_back(std::move(out));
     }
@@ -183,6 +207,7 @@ nlohmann::json to_json(const GenerateResult& r) {
   for (const auto& im : r.images) {
     nlohmann::json j = {{"file", im.file.string()}, {"prompt", im.prompt}, {"seed", im.seed},
                         {"prompt_ids", im.prompt_ids}, {"tokens", im.tokens}};
+    if (!im.plan.empty()) j["plan"] = im.plan;
     if (!im.candidates.empty()) {
       nlohmann::json candidates = nlohmann::json::array();
       for (const Candidate& c : im.candidates) candidates.push_back({{"seed", c.seed}, {"score", c.score}});

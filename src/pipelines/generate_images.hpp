@@ -8,6 +8,10 @@
 // image i draws from seed + i + k * images, so candidate 0 is the image a best-of-1 run gives), scores
 // each with the model's own understanding path (image_scorer.hpp) and writes the best; its PNG
 // carries a "best_of" text chunk (readout, every candidate's seed and score) beside "parameters".
+//
+// --plan draws a planner's description of each prompt instead of the prompt itself; the PNG's
+// "parameters" hold the description, its "plan" chunk the user's prompt, the description and the
+// planner, and --json both prompts.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -35,6 +39,9 @@ struct GenerateOptions {
   int64_t batch = 0;                 // images per batch (0: as many as fit in memory)
   int64_t best_of = 1;               // candidates per image, the best by `readout` kept
   ScoreReadout readout = ScoreReadout::caption;
+  bool plan = false;                 // --plan: draw a planner's description of each prompt (prompt_planner.hpp)
+  std::optional<ModelRequest> planner;  // --planner DIR; unset: the Janus model's own language model
+  int64_t plan_tokens = 256;         // new tokens of a plan (a reasoning planner's thinking included)
 };
 
 struct Candidate {
@@ -44,7 +51,8 @@ struct Candidate {
 
 struct GeneratedImage {
   std::filesystem::path file;
-  std::string prompt;
+  std::string prompt;                // as the user gave it
+  std::string plan;                  // --plan: the planner's description, what was drawn; else empty
   uint64_t seed = 0;
   std::vector<int32_t> tokens;       // the image token ids, raster order
   std::vector<int32_t> prompt_ids;   // the conditional prompt's ids, as the official processor encodes it

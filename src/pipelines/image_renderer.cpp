@@ -14,6 +14,7 @@
 #include "io/png.hpp"
 #include "pipelines/janus_model.hpp"
 #include "pipelines/model_location.hpp"
+#include "pipelines/prompt_planner.hpp"
 #include "text/chat.hpp"
 
 namespace januskit::pipelines {
@@ -94,9 +95,9 @@ ImageSettings default_image_settings(const ModelRequest& model) {
   return model_image_settings(io::read_json_file(file), file.string());
 }
 
-ImageRenderer::ImageRenderer(const ModelRequest& model, bool scoring)
+ImageRenderer::ImageRenderer(const ModelRequest& model, bool understanding)
     : bundle_(std::make_unique<JanusBundle>(
-          load_janus(model, {.understanding = scoring, .generation = true, .vq_encoder = false}))) {
+          load_janus(model, {.understanding = understanding, .generation = true, .vq_encoder = false}))) {
   info_.name = bundle_->name;
   info_.steps = bundle_->model->tokens_per_image();
   info_.size = bundle_->model->config().vq.image_size();
@@ -106,6 +107,10 @@ ImageRenderer::~ImageRenderer() = default;
 
 double ImageRenderer::score(const io::RgbImage& picture, const std::string& prompt, ScoreReadout readout) {
   return score_image(*bundle_, picture, prompt, readout);
+}
+
+std::string ImageRenderer::plan(const std::string& prompt, int64_t max_tokens) {
+  return plan_with_janus(*bundle_, prompt, max_tokens);
 }
 
 void ImageRenderer::check_prompt(const std::string& prompt) const {
@@ -205,7 +210,9 @@ RenderStats ImageRenderer::render(const std::vector<ImageJob>& jobs, const std::
                                                             pixels.data_ptr<uint8_t>() + pixels.numel())},
                           requests[i].cond_ids};
       if (!job.file.empty()) {
-        io::write_png(job.file, image.pixels.pixels.data(), info_.size, info_.size, {{"parameters", parameters(job)}});
+        std::vector<std::pair<std::string, std::string>> text = {{"parameters", parameters(job)}};
+        text.insert(text.end(), job.text.begin(), job.text.end());
+        io::write_png(job.file, image.pixels.pixels.data(), info_.size, info_.size, text);
         image.written = true;
         ++stats.written;
       }

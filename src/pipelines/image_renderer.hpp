@@ -30,6 +30,7 @@ struct ImageJob {
   uint64_t seed = 0;
   ImageSettings settings;
   std::filesystem::path file;  // where the PNG goes; empty: render only (its batch is needed, the file is not)
+  std::vector<std::pair<std::string, std::string>> text;  // PNG text chunks beside "parameters"
 };
 
 struct RenderedImage {
@@ -74,8 +75,8 @@ ImageSettings default_image_settings(const ModelRequest& model);
 class ImageRenderer {
  public:
   // Loads the generation parts of the model (no VQ encoder), and the understanding encoder and head
-  // too when `scoring` (score() needs them).
-  explicit ImageRenderer(const ModelRequest& model, bool scoring = false);
+  // too when `understanding` (score() and plan() need them).
+  explicit ImageRenderer(const ModelRequest& model, bool understanding = false);
   ~ImageRenderer();
   ImageRenderer(const ImageRenderer&) = delete;
   ImageRenderer& operator=(const ImageRenderer&) = delete;
@@ -95,6 +96,8 @@ class ImageRenderer {
   // How well `picture` shows `prompt` by the model's own understanding (image_scorer.hpp); needs a
   // renderer built with `scoring`.
   double score(const io::RgbImage& picture, const std::string& prompt, ScoreReadout readout);
+  // The model's own language model's plan for `prompt` (prompt_planner.hpp); needs `understanding`.
+  std::string plan(const std::string& prompt, int64_t max_tokens);
 
   // Renders the batches in order; the jobs of one batch must share their settings.
   RenderStats render(const std::vector<ImageJob>& jobs, const std::vector<std::vector<size_t>>& batches,

@@ -222,3 +222,36 @@ def test_best_of_rejects_bad_values():
     assert_error(run("generate", "a red circle", "--best-of", "0"), 2, "--best-of")
     r = run("generate", "a red circle", "--best-of", "2", "--best-of-readout", "maybe")
     assert r.returncode == 2 and "--best-of-readout" in r.stderr, r.stderr
+
+
+DEMO_R1 = str(pathlib.Path(__file__).resolve().parents[2] / "models" / "demo-r1")
+
+
+def plan_run(out):
+    r = run("-q", "generate", "a red circle", "--plan", "--planner", DEMO_R1, "--seed", "3", "-o", f"{out}/", "--json")
+    assert r.returncode == 0, r.stderr
+    (im,) = json.loads(r.stdout)["images"]
+    return im
+
+
+def test_plan_draws_the_planners_description_and_keeps_both_prompts(tmp_path):
+    """The demo pair end to end: demo-r1 (an arithmetic model) plans, demo-janus draws the plan."""
+    im = plan_run(tmp_path / "a")
+    assert im["prompt"] == "a red circle" and im["plan"].strip() and im["plan"] != im["prompt"]
+    text = Image.open(im["file"]).text
+    assert text["parameters"].startswith(im["plan"] + "\n")  # what was drawn
+    note = json.loads(text["plan"])
+    assert note == {"prompt": "a red circle", "plan": im["plan"], "planner": DEMO_R1}
+    again = plan_run(tmp_path / "b")  # greedy planning: the same plan, the same picture
+    assert again["plan"] == im["plan"]
+    assert pathlib.Path(again["file"]).read_bytes() == pathlib.Path(im["file"]).read_bytes()
+
+
+def test_plan_flags_are_checked(tmp_path):
+    assert_error(run("generate", "a red circle", "--planner", DEMO_R1, "-o", str(tmp_path / "x.png")), 2, "--plan")
+    assert_error(run("generate", "a red circle", "--plan", "--plan-tokens", "0", "-o", str(tmp_path / "x.png")), 2,
+                 "--plan-tokens")
+    # demo-janus's own language model learned no text-only chat: an empty plan is an error, not a guess.
+    r = run("generate", "a red circle", "--plan", "-o", str(tmp_path / "y.png"))
+    assert_error(r, 1, "no description", "--plan-tokens")
+    assert not (tmp_path / "y.png").exists()

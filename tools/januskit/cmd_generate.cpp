@@ -15,6 +15,7 @@ void add_generate_command(CLI::App& app) {
     uint64_t seed = 0;
     bool json = false;
     std::string readout = "caption";
+    std::string planner;
   };
   auto flags = std::make_shared<Flags>();
   auto& o = flags->options;
@@ -39,6 +40,14 @@ void add_generate_command(CLI::App& app) {
                   "description) or yes (log p(Yes) - log p(No) for \"Does this image show: PROMPT?\")")
       ->check(CLI::IsMember({"caption", "yes"}))
       ->capture_default_str();
+  cmd->add_flag("--plan", o.plan,
+                "First let a language model describe each prompt concretely (objects, colours, layout) and draw "
+                "that description; the plan is printed and stored in the PNG and --json");
+  cmd->add_option("--planner", flags->planner,
+                  "Model folder that writes the plans (any model `ask` runs; default: the Janus model's own "
+                  "language model)");
+  cmd->add_option("--plan-tokens", o.plan_tokens, "New tokens of a plan, a reasoning planner's thinking included")
+      ->capture_default_str();
   cmd->add_flag("--grid", o.grid, "Also write a contact sheet of all images (<output>_grid.png)");
   cmd->add_flag("--json", flags->json, "Print JSON: per image the file, seed and image token ids");
   cmd->callback([flags, cmd] {
@@ -46,6 +55,12 @@ void add_generate_command(CLI::App& app) {
     f.options.model = f.model.request();
     if (cmd->count("--seed") > 0) f.options.seed = f.seed;
     f.options.readout = pipelines::parse_score_readout(f.readout);
+    if (!f.planner.empty()) {
+      pipelines::ModelRequest planner = f.options.model;
+      planner.model = f.planner;
+      planner.quant.clear();
+      f.options.planner = planner;
+    }
     pipelines::GenerateResult r = pipelines::generate_images(f.options);
     if (f.json) {
       std::cout << pipelines::to_json(r).dump() << std::endl;
