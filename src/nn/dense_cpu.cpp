@@ -80,11 +80,12 @@ at::Tensor dense_gemv_cpu(const at::Tensor& x, const at::Tensor& weight, const a
   a.y = y.data_ptr();
   a.ldy = N;
   a.out_type = x.scalar_type() == at::kFloat ? cpu::Element::f32 : cpu::Element::bf16;
-  // Chunks of output rows, multiples of 4 (the SIMD pass), large enough that a hand-off is noise.
-  const int64_t quads = (N + 3) / 4;
-  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(4 * K * M, 1));
-  at::parallel_for(0, quads, grain, [&](int64_t q0, int64_t q1) {
-    const int64_t n0 = 4 * q0, n1 = std::min(N, 4 * q1);
+  // Chunks of output rows, whole SIMD passes (for_each_gemv_pass), large enough that a hand-off is noise.
+  constexpr int64_t kPass = cpu::kGemvRowsPerPass;
+  const int64_t passes = (N + kPass - 1) / kPass;
+  const int64_t grain = std::max<int64_t>(1, (int64_t{1} << 16) / std::max<int64_t>(kPass * K * M, 1));
+  at::parallel_for(0, passes, grain, [&](int64_t p0, int64_t p1) {
+    const int64_t n0 = kPass * p0, n1 = std::min(N, kPass * p1);
     const bool pairs = arithmetic == GemvArithmetic::pairs;
 #if defined(__x86_64__) || defined(_M_X64)
     if (kernel == CpuKernel::avx512) {

@@ -1,8 +1,8 @@
 // AVX-512 form of the dense bf16 GEMV (dense_cpu_kernels.hpp), compiled with the AVX-512 flags of
 // src/CMakeLists.txt and called only where the CPU has them. Same arithmetic, same order as the twin.
 //
-// Four output rows per pass share each activation vector, and up to two activation rows share each
-// widened weight vector: 16 accumulators (even and odd lanes kept apart, as the twin does).
+// In the passes of for_each_gemv_pass (four output rows share each activation vector, up to two
+// activation rows each widened weight vector): 16 accumulators, even and odd lanes kept apart as in the twin.
 #include <immintrin.h>
 
 #include "nn/dense_cpu_kernels.hpp"
@@ -11,8 +11,6 @@
 namespace januskit::nn::cpu {
 namespace {
 
-constexpr int kRowsPerPass = 4;  // output rows
-constexpr int kMaxBatch = 2;     // activation rows per pass
 // Bytes ahead of each weight row's current chunk to prefetch. The four rows are four streams per thread,
 // more than the hardware prefetcher follows well: measured on Zen 4 (2 threads, R1-Distill-Qwen-1.5B
 // bf16 decode) 9.6 tok/s without, 11.5-11.9 with 1 KB, 9.8 with 2 KB.
@@ -70,19 +68,12 @@ void pass(const DenseGemv& a, int64_t n, int64_t m0) {
   }
 }
 
-template <int NR>
-void rows(const DenseGemv& a, int64_t n) {
-  int64_t m = 0;
-  for (; m + kMaxBatch <= a.M; m += kMaxBatch) pass<NR, kMaxBatch>(a, n, m);
-  if (m < a.M) pass<NR, 1>(a, n, m);
-}
-
 }  // namespace
 
 void dense_gemv_bf16_avx512(const DenseGemv& a, int64_t n0, int64_t n1) {
-  int64_t n = n0;
-  for (; n + kRowsPerPass <= n1; n += kRowsPerPass) rows<kRowsPerPass>(a, n);
-  for (; n < n1; ++n) rows<1>(a, n);
+  for_each_gemv_pass(a, n0, n1, [&](auto nr, auto r, int64_t n, int64_t m) {
+    pass<decltype(nr)::value, decltype(r)::value>(a, n, m);
+  });
 }
 
 }  // namespace januskit::nn::cpu

@@ -2,8 +2,8 @@
 // one VDPBF16PS per 32 weights. Compiled with the AVX-512 flags plus -mavx512bf16 (src/CMakeLists.txt)
 // and called only where the CPU has them. Same arithmetic, same order as its plain twin.
 //
-// Four output rows per pass share each activation vector, up to two activation rows share each weight
-// vector; the tree and the store are the twin's.
+// In the passes of for_each_gemv_pass (four output rows share each activation vector, up to two
+// activation rows each weight vector); the tree and the store are the twin's.
 #include <immintrin.h>
 
 #include "nn/dense_cpu_kernels.hpp"
@@ -11,8 +11,6 @@
 namespace januskit::nn::cpu {
 namespace {
 
-constexpr int kRowsPerPass = 4;  // output rows
-constexpr int kMaxBatch = 2;     // activation rows per pass
 // No software prefetch, unlike the widening form: with the accumulators in registers the hardware
 // prefetcher alone streamed a decode step's weights fastest on Zen 4 (one thread: 32-34 GB/s without,
 // 24-27 GB/s with 0.5-4 KB ahead; two threads: no clear difference).
@@ -56,19 +54,12 @@ void pass(const DenseGemv& a, int64_t n, int64_t m0) {
   }
 }
 
-template <int NR>
-void rows(const DenseGemv& a, int64_t n) {
-  int64_t m = 0;
-  for (; m + kMaxBatch <= a.M; m += kMaxBatch) pass<NR, kMaxBatch>(a, n, m);
-  if (m < a.M) pass<NR, 1>(a, n, m);
-}
-
 }  // namespace
 
 void dense_gemv_bf16_pairs_avx512bf16(const DenseGemv& a, int64_t n0, int64_t n1) {
-  int64_t n = n0;
-  for (; n + kRowsPerPass <= n1; n += kRowsPerPass) rows<kRowsPerPass>(a, n);
-  for (; n < n1; ++n) rows<1>(a, n);
+  for_each_gemv_pass(a, n0, n1, [&](auto nr, auto r, int64_t n, int64_t m) {
+    pass<decltype(nr)::value, decltype(r)::value>(a, n, m);
+  });
 }
 
 }  // namespace januskit::nn::cpu

@@ -35,6 +35,7 @@
 #pragma once
 
 #include <cstdint>
+#include <type_traits>
 
 #include "nn/quant_cpu_kernels.hpp"
 
@@ -81,6 +82,25 @@ static inline void store_gemv_output(const DenseGemv& a, int64_t m, int64_t n, f
   } else {
     static_cast<uint16_t*>(a.y)[m * a.ldy + n] = bf16_bits(y);
   }
+}
+
+// The SIMD forms' tiling: output rows in passes of kGemvRowsPerPass (then one at a time), each over the
+// activation rows in passes of kGemvBatchPerPass (then one). `pass(nr, r, n, m)` computes output rows
+// [n, n + nr) for activation rows [m, m + r), nr and r as std::integral_constant (template arguments).
+constexpr int kGemvRowsPerPass = 4;   // output rows sharing each activation vector
+constexpr int kGemvBatchPerPass = 2;  // activation rows sharing each weight vector
+template <class Pass>
+inline void for_each_gemv_pass(const DenseGemv& a, int64_t n0, int64_t n1, Pass&& pass) {
+  auto over_batch = [&](auto nr, int64_t n) {
+    int64_t m = 0;
+    for (; m + kGemvBatchPerPass <= a.M; m += kGemvBatchPerPass) {
+      pass(nr, std::integral_constant<int, kGemvBatchPerPass>{}, n, m);
+    }
+    if (m < a.M) pass(nr, std::integral_constant<int, 1>{}, n, m);
+  };
+  int64_t n = n0;
+  for (; n + kGemvRowsPerPass <= n1; n += kGemvRowsPerPass) over_batch(std::integral_constant<int, kGemvRowsPerPass>{}, n);
+  for (; n < n1; ++n) over_batch(std::integral_constant<int, 1>{}, n);
 }
 
 // Output rows [n0, n1) for every activation row.
