@@ -53,6 +53,12 @@ std::vector<std::filesystem::path> output_files(const std::string& spec, int64_t
 
 namespace {
 
+nlohmann::json candidates_json(const std::vector<Candidate>& candidates) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const Candidate& c : candidates) out.push_back({{"seed", c.seed}, {"score", c.score}});
+  return out;
+}
+
 // The best of candidates [first, first + n) of one image by `readout` (the first on a tie), written to
 // `file` with its "parameters" and a "best_of" chunk listing every candidate.
 GeneratedImage choose_best(ImageRenderer& renderer, const std::vector<ImageJob>& jobs,
@@ -67,9 +73,8 @@ GeneratedImage choose_best(ImageRenderer& renderer, const std::vector<ImageJob>&
   }
   const ImageJob& job = jobs[first + out.chosen];
   const RenderedImage& best = rendered[first + out.chosen];
-  nlohmann::json candidates = nlohmann::json::array();
-  for (const Candidate& c : out.candidates) candidates.push_back({{"seed", c.seed}, {"score", c.score}});
-  const nlohmann::json note = {{"readout", score_readout_name(readout)}, {"chosen", out.chosen}, {"candidates", candidates}};
+  const nlohmann::json note = {
+      {"readout", score_readout_name(readout)}, {"chosen", out.chosen}, {"candidates", candidates_json(out.candidates)}};
   std::vector<std::pair<std::string, std::string>> text = {{"parameters", renderer.parameters(job)}, {"best_of", note.dump()}};
   text.insert(text.end(), job.text.begin(), job.text.end());
   io::write_png(file, best.pixels.pixels.data(), best.pixels.width, best.pixels.height, text);
@@ -209,9 +214,8 @@ nlohmann::json to_json(const GenerateResult& r) {
                         {"prompt_ids", im.prompt_ids}, {"tokens", im.tokens}};
     if (!im.plan.empty()) j["plan"] = im.plan;
     if (!im.candidates.empty()) {
-      nlohmann::json candidates = nlohmann::json::array();
-      for (const Candidate& c : im.candidates) candidates.push_back({{"seed", c.seed}, {"score", c.score}});
-      j["best_of"] = {{"chosen", im.chosen}, {"score", im.candidates[im.chosen].score}, {"candidates", candidates}};
+      j["best_of"] = {{"chosen", im.chosen}, {"score", im.candidates[im.chosen].score},
+                      {"candidates", candidates_json(im.candidates)}};
     }
     images.push_back(std::move(j));
   }
