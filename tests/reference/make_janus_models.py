@@ -23,7 +23,6 @@ truncation, centred pad with 127, (x/255 - 0.5)/0.5); transformers' processor ro
 Weights are drawn wider than the library default (normal std 0.15, norms 1 +- 0.1, biases std 0.1),
 so greedy decisions are far from ties.
 """
-import json
 import pathlib
 
 import numpy as np
@@ -205,20 +204,11 @@ def reference_image_generation(model, cond: list[int], pad: int, steps: int) -> 
     return out_tokens
 
 
-def save_tokenizer_as_deepseek(tok: Tokenizer, path: pathlib.Path) -> None:
-    """tokenizer.json in the layout of DeepSeek's published files: merges as "a b" strings (the
-    tokenizers 0.15 format the official code reads; newer releases write pairs)."""
-    doc = json.loads(tok.to_str())
-    doc["model"]["merges"] = [m if isinstance(m, str) else " ".join(m) for m in doc["model"]["merges"]]
-    doc["model"].pop("ignore_merges", None)
-    path.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
-
-
 def write_folder(folder: pathlib.Path, model, tok: Tokenizer) -> None:
     """config.json + model.safetensors (transformers names) + the tokenizer files."""
     folder.mkdir(parents=True)
     model.save_pretrained(folder, safe_serialization=True)
-    save_tokenizer_as_deepseek(tok, folder / "tokenizer.json")
+    processor_reference.save_deepseek_layout(tok, folder / "tokenizer.json")
     write_json(folder / "tokenizer_config.json", {"add_bos_token": True, "add_eos_token": False, "bos_token": BOS,
                                                   "clean_up_tokenization_spaces": False, "eos_token": EOS,
                                                   "legacy": True, "model_max_length": 16384, "pad_token": PAD,

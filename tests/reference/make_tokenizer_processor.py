@@ -50,10 +50,7 @@ def save(tok: Tokenizer, post_bos: bool, path: pathlib.Path) -> None:
                                                            special_tokens=[(BOS, tok.token_to_id(BOS))])
     else:
         tok.post_processor = processors.ByteLevel(trim_offsets=False)
-    doc = json.loads(tok.to_str())
-    doc["model"]["merges"] = [m if isinstance(m, str) else " ".join(m) for m in doc["model"]["merges"]]
-    doc["model"].pop("ignore_merges", None)
-    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    processor_reference.save_deepseek_layout(tok, path)
 
 
 def make(out_dir: pathlib.Path) -> None:

@@ -12,6 +12,15 @@ import subprocess
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
+def save_deepseek_layout(tok, path: pathlib.Path) -> None:
+    """A `tokenizers.Tokenizer` as tokenizer.json in the layout of DeepSeek's published files: merges as
+    "a b" strings (the tokenizers 0.15 format the official code reads; newer releases write pairs)."""
+    doc = json.loads(tok.to_str())
+    doc["model"]["merges"] = [m if isinstance(m, str) else " ".join(m) for m in doc["model"]["merges"]]
+    doc["model"].pop("ignore_merges", None)
+    path.write_text(json.dumps(doc, ensure_ascii=False, indent=2), encoding="utf-8")
+
+
 def python() -> pathlib.Path:
     p = pathlib.Path(os.environ.get("JANUSKIT_HF4_PYTHON", ROOT / ".venv-hf4" / "bin" / "python"))
     if not p.exists():
