@@ -19,43 +19,88 @@ int64_t fast_capacity(int64_t longest, int64_t steps, int64_t max_positions) {
   return std::min((longest + steps + 255) / 256 * 256, max_positions);
 }
 
-// Rows (2i, 2i + 1) = (cond, uncond) of image i, left-aligned to `longest`; images past the requests
-// (padding up to the batch bucket) get a single token. Returns the ids and the row starts.
+// The ids of image i's rows, in batch order: (cond, uncond), or (cond, cond, uncond) with a partial
+// condition; and the runs each row's embeddings take from the request.
+std::vector<const std::vector<int32_t>*> row_ids(const ImageRequest& im) {
+  if (im.partial_runs) return {&im.cond_ids, &im.cond_ids, &im.uncond_ids};
+  return {&im.cond_ids, &im.uncond_ids};
+}
+
+std::vector<const std::vector<EmbeddingRun>*> row_runs(const ImageRequest& im) {
+  static const std::vector<EmbeddingRun> none;
+  if (im.partial_runs) return {&im.cond_runs, &*im.partial_runs, &none};
+  return {&im.cond_runs, &none};
+}
+
+// `rows` rows per image, left-aligned to `longest`; images past the requests (padding up to the batch
+// bucket) get a single token. Returns the ids and the row starts.
 std::pair<at::Tensor, std::vector<int64_t>> prompt_rows(const std::vector<ImageRequest>& images, int64_t count,
-                                                        int64_t longest) {
-  at::Tensor ids = at::zeros({2 * count, longest}, at::kLong);
+                                                        int64_t rows, int64_t longest) {
+  at::Tensor ids = at::zeros({rows * count, longest}, at::kLong);
   std::vector<int64_t> starts;
   auto acc = ids.accessor<int64_t, 2>();
   for (int64_t i = 0; i < count; ++i) {
     if (i >= static_cast<int64_t>(images.size())) {
-      starts.push_back(longest - 1);
-      starts.push_back(longest - 1);
+      starts.insert(starts.end(), static_cast<size_t>(rows), longest - 1);
       continue;
     }
-    const auto& im = images[static_cast<size_t>(i)];
-    const int64_t len = static_cast<int64_t>(im.cond_ids.size()), start = longest - len;
-    for (int64_t t = 0; t < len; ++t) {
-      acc[2 * i][start + t] = im.cond_ids[t];
-      acc[2 * i + 1][start + t] = im.uncond_ids[t];
+    const auto per_row = row_ids(images[static_cast<size_t>(i)]);
+    for (int64_t r = 0; r < rows; ++r) {
+      const std::vector<int32_t>& row = *per_row[static_cast<size_t>(r)];
+      const int64_t len = static_cast<int64_t>(row.size()), start = longest - len;
+      for (int64_t t = 0; t < len; ++t) acc[rows * i + r][start + t] = row[static_cast<size_t>(t)];
+      starts.push_back(start);
     }
-    starts.push_back(start);
-    starts.push_back(start);
   }
   return {ids, starts};
 }
 
+// The rows' token embeddings with every request's runs written over their positions.
+at::Tensor prompt_embeddings(LanguageModel& lm, const std::vector<ImageRequest>& images, const at::Tensor& ids,
+                             int64_t rows, const std::vector<int64_t>& starts) {
+  at::Tensor embeds = lm.embed_tokens(ids.to(lm.device()));
+  for (size_t i = 0; i < images.size(); ++i) {
+    const auto per_row = row_runs(images[i]);
+    for (int64_t r = 0; r < rows; ++r) {
+      const int64_t row = rows * static_cast<int64_t>(i) + r;
+      for (const EmbeddingRun& run : *per_row[static_cast<size_t>(r)]) {
+        const int64_t length = run.embeds.size(0);
+        embeds.select(0, row).narrow(0, starts[static_cast<size_t>(row)] + run.position, length).copy_(run.embeds);
+      }
+    }
+  }
+  return embeds;
+}
+
 // Prefills the prompt rows of `count` images (see prompt_rows) into the empty `cache` and returns
-// the hidden state of every row's last prompt token, [2 * count, hidden]; waits for the device so
+// the hidden state of every row's last prompt token, [rows * count, hidden]; waits for the device so
 // the caller's clock measures the prefill.
-at::Tensor prefill(LanguageModel& lm, const std::vector<ImageRequest>& images, int64_t count, int64_t longest,
-                   KVCache& cache) {
-  auto [ids, starts] = prompt_rows(images, count, longest);
+at::Tensor prefill(LanguageModel& lm, const std::vector<ImageRequest>& images, int64_t count, int64_t rows,
+                   int64_t longest, KVCache& cache) {
+  auto [ids, starts] = prompt_rows(images, count, rows, longest);
   cache.set_row_starts(starts);
   ForwardBatch batch = cache.plan(longest);
-  at::Tensor hidden = lm.forward(lm.embed_tokens(ids.to(lm.device())), batch, cache).select(1, longest - 1);
+  at::Tensor hidden = lm.forward(prompt_embeddings(lm, images, ids, rows, starts), batch, cache).select(1, longest - 1);
   cache.advance(batch);
   synchronize(lm.device());
   return hidden;
+}
+
+// A request's rows and runs checked against each other and the model's width.
+void check_request(const ImageRequest& im, int64_t rows, int64_t hidden) {
+  if (im.cond_ids.empty() || im.cond_ids.size() != im.uncond_ids.size()) {
+    throw Error("image prompt: conditional and unconditional rows must be non-empty and of equal length");
+  }
+  if (im.rows() != rows) throw Error("image generation: a batch mixes images with and without an input picture");
+  for (const auto* runs : row_runs(im)) {
+    for (const EmbeddingRun& run : *runs) {
+      if (run.embeds.dim() != 2 || run.embeds.size(1) != hidden || run.position < 0 ||
+          run.position + run.embeds.size(0) > static_cast<int64_t>(im.cond_ids.size())) {
+        throw Error(cat("image prompt: embeddings for positions ", run.position, "+", run.embeds.size(0),
+                        " do not fit a prompt of ", im.cond_ids.size(), " tokens and width ", hidden));
+      }
+    }
+  }
 }
 
 }  // namespace
@@ -124,7 +169,7 @@ ImageGenerationResult ImageGenerator::generate_fast(const std::vector<ImageReque
   cache.truncate(0);
 
   Stopwatch clock;
-  at::Tensor hidden = prefill(lm, images, bucket, longest, cache);
+  at::Tensor hidden = prefill(lm, images, bucket, 2, longest, cache);
   ImageGenerationResult result;
   result.prefill_seconds = clock.seconds();
 
@@ -159,11 +204,11 @@ ImageGenerationResult ImageGenerator::generate_fast(const std::vector<ImageReque
   return result;
 }
 
-int64_t ImageGenerator::batch_memory_bytes(int64_t images, int64_t longest,
-                                           const ImageGenerationOptions& options) const {
+int64_t ImageGenerator::batch_memory_bytes(int64_t images, int64_t longest, const ImageGenerationOptions& options,
+                                           int64_t rows_per_image) const {
   LanguageModel& lm = model_.language_model();
-  const bool fast = use_device_loop(options.decode_loop, lm);
-  const int64_t n = fast ? batch_bucket(images) : images, rows = 2 * n;
+  const bool fast = rows_per_image == 2 && use_device_loop(options.decode_loop, lm);
+  const int64_t n = fast ? batch_bucket(images) : images, rows = rows_per_image * n;
   const int64_t steps = model_.tokens_per_image();
   const int64_t capacity = fast ? fast_capacity(longest, steps, lm.max_positions()) : longest + steps;
   const CacheShape shape = lm.cache_shape();
@@ -184,14 +229,14 @@ ImageGenerationResult ImageGenerator::generate(const std::vector<ImageRequest>& 
                                                const ImageGenerationOptions& options, const StepCallback& on_step) {
   if (images.empty()) throw Error("image generation needs at least one prompt");
   if (options.cfg_weight < 0) throw UsageError("--cfg must be >= 0");
+  if (options.partial_cfg_weight < 0) throw UsageError("--image-cfg must be >= 0");
   LanguageModel& lm = model_.language_model();
-  const int64_t n = static_cast<int64_t>(images.size()), rows = 2 * n;
+  const int64_t per_image = images.front().rows();
+  const int64_t n = static_cast<int64_t>(images.size()), rows = per_image * n;
   const int64_t steps = model_.tokens_per_image();
   int64_t longest = 0;
   for (const auto& im : images) {
-    if (im.cond_ids.empty() || im.cond_ids.size() != im.uncond_ids.size()) {
-      throw Error("image prompt: conditional and unconditional rows must be non-empty and of equal length");
-    }
+    check_request(im, per_image, lm.hidden_size());
     longest = std::max<int64_t>(longest, static_cast<int64_t>(im.cond_ids.size()));
   }
   if (longest + steps > lm.max_positions()) {
@@ -199,12 +244,12 @@ ImageGenerationResult ImageGenerator::generate(const std::vector<ImageRequest>& 
                     lm.max_positions(), "; shorten the prompt"));
   }
 
-  if (use_device_loop(options.decode_loop, lm)) return generate_fast(images, longest, options, on_step);
+  if (per_image == 2 && use_device_loop(options.decode_loop, lm)) return generate_fast(images, longest, options, on_step);
 
-  // Rows interleaved (cond, uncond) per image, left-aligned: row starts = longest - length.
+  // Rows interleaved per image, left-aligned: row starts = longest - length.
   Stopwatch clock;
   KVCache cache = lm.make_cache(rows, longest + steps);
-  at::Tensor hidden = prefill(lm, images, n, longest, cache);
+  at::Tensor hidden = prefill(lm, images, n, per_image, longest, cache);
   ImageGenerationResult result;
   result.prefill_seconds = clock.seconds();
 
@@ -220,15 +265,16 @@ ImageGenerationResult ImageGenerator::generate(const std::vector<ImageRequest>& 
   clock.restart();
   at::Tensor tokens = at::empty({n, steps}, at::TensorOptions().dtype(at::kLong).device(lm.device()));
   for (int64_t step = 0; step < steps; ++step) {
-    at::Tensor logits = model_.image_logits(hidden);  // [2N, K] f32
-    at::Tensor guided = cfg_mix(logits, options.cfg_weight, CfgLayout::interleaved);
+    at::Tensor logits = model_.image_logits(hidden);  // [rows, K] f32
+    at::Tensor guided = per_image == 2 ? cfg_mix(logits, options.cfg_weight, CfgLayout::interleaved)
+                                       : cfg_mix_two_conditions(logits, options.cfg_weight, options.partial_cfg_weight);
     at::Tensor next = sampler.sample(guided, step);  // [N], stays on the device
     tokens.select(1, step).copy_(next);
     if (on_step) on_step(step + 1, steps);
     if (step + 1 == steps) break;  // the embedding of the last token would be unused
-    at::Tensor pair = next.repeat_interleave(2).view({rows, 1});  // t0, t0, t1, t1, ...
+    at::Tensor fed = next.repeat_interleave(per_image).view({rows, 1});  // t0, t0, (t0,) t1, ...
     ForwardBatch batch = cache.plan(1);
-    hidden = lm.forward(model_.embed_image_tokens(pair), batch, cache).select(1, 0);
+    hidden = lm.forward(model_.embed_image_tokens(fed), batch, cache).select(1, 0);
     cache.advance(batch);
   }
   result.tokens = tokens.to(at::kCPU);

@@ -4,11 +4,17 @@
 // image-token logits as uncond + w · (cond − uncond), samples one token per image, and feeds it back to
 // both rows through the model's image-token embedding. Images of different prompts share the batch:
 // rows are left-aligned in the static KV cache with per-row starts, so padding never leaks.
+//
+// Image-conditioned generation (Janus-4o's editing) gives every image a third row: a full condition,
+// a partial one and the unconditional row, mixed by engine::cfg_mix_two_conditions. The conditional
+// rows carry embeddings of the input picture in place of runs of their prompt tokens. Such batches
+// run the step-by-step loop on every device (the captured CUDA graph mixes pairs only).
 #pragma once
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "engine/decode_graph.hpp"
@@ -30,10 +36,22 @@ class ImageTokenModel {
   virtual int64_t image_vocab_size() const = 0;   // 16384 for Janus-Pro
 };
 
+// Input embeddings [length, D] that replace those of prompt positions [position, position + length).
+struct EmbeddingRun {
+  int64_t position = 0;
+  at::Tensor embeds;
+};
+
 struct ImageRequest {
   std::vector<int32_t> cond_ids;    // the prompt, ending with <begin_of_image>
   std::vector<int32_t> uncond_ids;  // same length: BOS, pads, <begin_of_image>
   uint64_t seed = 0;                // this image's draws
+  std::vector<EmbeddingRun> cond_runs;  // replaced in the conditional row
+  // Set: a second conditional row with cond_ids and these runs (the partial condition), guided
+  // with ImageGenerationOptions::partial_cfg_weight. All images of one call have it or none does.
+  std::optional<std::vector<EmbeddingRun>> partial_runs;
+
+  int64_t rows() const { return partial_runs ? 3 : 2; }
 };
 
 struct ImageGenerationOptions {
@@ -43,6 +61,7 @@ struct ImageGenerationOptions {
   double top_p = 1.0;
   DecodeLoop decode_loop = DecodeLoop::automatic;  // on CUDA: fused kernels, the step replayed as a CUDA
                               // graph, tokens kept on the device to the end (engine/decode_graph.hpp)
+  double partial_cfg_weight = 5.0;  // requests with a partial condition: its weight against the full one
 };
 
 struct ImageGenerationResult {
@@ -64,11 +83,12 @@ class ImageGenerator {
   ImageGenerationResult generate(const std::vector<ImageRequest>& images, const ImageGenerationOptions& options,
                                  const StepCallback& on_step = {});
 
-  // Device memory that generate() needs for `images` images whose longest prompt has `longest` tokens,
-  // beyond the weights: the KV cache of the 2·N rows (on the fast path a power-of-two bucket of rows
+  // Device memory that generate() needs for `images` images of `rows_per_image` rows (2, or 3 with a
+  // partial condition) whose longest prompt has `longest` tokens, beyond the weights: the KV cache of the rows (on the fast path a power-of-two bucket of rows
   // and a capacity rounded up to 256 slots), the prefill's activations, and the decode step's logits,
   // guidance and sampling buffers. An estimate meant to err high, for choosing batch sizes.
-  int64_t batch_memory_bytes(int64_t images, int64_t longest, const ImageGenerationOptions& options) const;
+  int64_t batch_memory_bytes(int64_t images, int64_t longest, const ImageGenerationOptions& options,
+                             int64_t rows_per_image = 2) const;
 
  private:
   // The CUDA fast path: a batch-size bucket's cache, sampler and captured decode graph, kept for the

@@ -49,6 +49,15 @@ at::Tensor cfg_mix(const at::Tensor& logits, double weight, CfgLayout layout) {
   return uncond + weight * (cond - uncond);
 }
 
+at::Tensor cfg_mix_two_conditions(const at::Tensor& logits, double weight, double partial_weight) {
+  TORCH_CHECK(logits.size(0) % 3 == 0, "cfg_mix_two_conditions: needs (full, partial, uncond) row triples, got ",
+              logits.size(0), " rows");
+  at::Tensor triples = logits.unflatten(0, {-1, 3});
+  at::Tensor full = triples.select(1, 0), partial = triples.select(1, 1), uncond = triples.select(1, 2);
+  at::Tensor cond = (full + partial_weight * partial) / (1.0 + partial_weight);
+  return uncond + weight * (cond - uncond);
+}
+
 void apply_temperature(at::Tensor& logits, double temperature) {
   if (temperature > 0 && temperature != 1.0) logits.div_(temperature);
 }

@@ -42,6 +42,10 @@ enum class CfgLayout {
   blocks        // rows [0, B) cond, [B, 2B) uncond — transformers' Janus
 };
 at::Tensor cfg_mix(const at::Tensor& logits, double weight, CfgLayout layout = CfgLayout::interleaved);
+// Guidance with two conditions (Janus-4o's image editing): rows are (full, partial, uncond) triples per
+// sample; cond = (full + w2 · partial) / (1 + w2), then uncond + w · (cond − uncond), as its reference
+// code computes it.
+at::Tensor cfg_mix_two_conditions(const at::Tensor& logits, double weight, double partial_weight);
 
 // Individual stages, exposed for tests and for custom chains.
 void apply_temperature(at::Tensor& logits, double temperature);

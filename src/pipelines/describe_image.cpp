@@ -24,8 +24,7 @@ DescribeResult describe_image(const DescribeOptions& o, const std::function<void
   std::vector<int32_t> ids = b.tokenizer.encode(text::render_janus_chat(conversation), text::SpecialTokens::processor);
   ids = text::expand_image_placeholders(ids, b.tokenizer, static_cast<int>(vision.num_patches()));
 
-  at::Tensor pixels = io::to_normalized_tensor(io::letterbox_square(picture, vision.image_size)).unsqueeze(0);
-  at::Tensor image_embeds = model.encode_images(pixels.to(model.device()));
+  at::Tensor image_embeds = model.encode_images(understanding_pixels(b, picture));
   const int64_t placeholder = b.image_placeholder;
   engine::PromptEmbedder embed = [&](const at::Tensor& padded_ids) {
     return model.embed_with_images(padded_ids, image_embeds, placeholder);

@@ -17,8 +17,10 @@ namespace {
 using nlohmann::json;
 
 const std::set<std::string> kTopKeys = {"title", "defaults", "entries"};
-const std::set<std::string> kDefaultKeys = {"count", "seeds", "seed_start", "cfg", "temperature", "top_k"};
-const std::set<std::string> kEntryKeys = {"prompt", "name", "count", "seeds", "seed_start", "cfg", "temperature", "top_k"};
+const std::set<std::string> kDefaultKeys = {"count", "seeds", "seed_start", "cfg", "temperature", "top_k", "best_of",
+                                            "plan"};
+const std::set<std::string> kEntryKeys = {"prompt", "name", "count", "seeds", "seed_start", "cfg", "temperature",
+                                          "top_k", "best_of", "plan"};
 
 std::string join(const std::set<std::string>& keys) {
   std::string out;
@@ -143,12 +145,31 @@ std::optional<int64_t> top_k_field(const json& obj, const Where& where) {
   return static_cast<int64_t>(std::min<uint64_t>(n->magnitude, std::numeric_limits<int32_t>::max()));
 }
 
+std::optional<int64_t> best_of_field(const json& obj, const Where& where) {
+  auto it = obj.find("best_of");
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  std::optional<Integer> n = as_integer(*it);
+  if (!n || n->negative || n->magnitude < 1 || n->magnitude > static_cast<uint64_t>(kMaxBestOf)) {
+    where.fail("best_of", cat("expected a whole number of candidates from 1 to ", kMaxBestOf, ", got ", it->dump()));
+  }
+  return static_cast<int64_t>(n->magnitude);
+}
+
+std::optional<bool> plan_field(const json& obj, const Where& where) {
+  auto it = obj.find("plan");
+  if (it == obj.end() || it->is_null()) return std::nullopt;
+  if (!it->is_boolean()) where.fail("plan", cat("expected true or false, got ", it->dump()));
+  return it->get<bool>();
+}
+
 // The fields an entry and the defaults share, as written (unset = nullopt).
 struct Fields {
   std::optional<int64_t> count;
   std::optional<std::vector<uint64_t>> seeds;
   std::optional<uint64_t> seed_start;
   ImageSettingsOverride settings;
+  std::optional<int64_t> best_of;
+  std::optional<bool> plan;
 };
 
 Fields read_fields(const json& obj, const Where& where) {
@@ -159,6 +180,8 @@ Fields read_fields(const json& obj, const Where& where) {
   f.settings.cfg = non_negative_number(obj, "cfg", where);
   f.settings.temperature = non_negative_number(obj, "temperature", where);
   f.settings.top_k = top_k_field(obj, where);
+  f.best_of = best_of_field(obj, where);
+  f.plan = plan_field(obj, where);
   if (f.seeds && f.seed_start) where.fail("seed_start", "set either seeds (a list) or seed_start (+ count), not both");
   if (f.seeds && f.count && *f.count != static_cast<int64_t>(f.seeds->size())) {
     where.fail("count", cat("count ", *f.count, " does not match the ", f.seeds->size(), " seeds listed; drop count"));
@@ -178,6 +201,8 @@ std::vector<uint64_t> sweep(uint64_t start, int64_t count, const Where& where) {
 // Entry fields over the manifest defaults over the CLI flags over the model's defaults.
 void resolve(GalleryEntry& e, const Fields& f, const Fields& d, const ManifestDefaults& cli, const Where& where) {
   e.settings = f.settings.over(d.settings.over(cli.settings.over(cli.model)));
+  e.best_of = f.best_of.value_or(d.best_of.value_or(cli.best_of.value_or(1)));
+  e.plan = f.plan.value_or(d.plan.value_or(cli.plan.value_or(false)));
   if (f.seeds) {
     e.seeds = *f.seeds;
   } else if (f.seed_start) {
@@ -259,6 +284,9 @@ void check_cli_defaults(const ManifestDefaults& cli) {
     throw UsageError("--temperature must be >= 0 (0 = argmax)");
   }
   if (s.top_k && *s.top_k < 0) throw UsageError("--top-k must be >= 0 (0 = off)");
+  if (cli.best_of && (*cli.best_of < 1 || *cli.best_of > kMaxBestOf)) {
+    throw UsageError(cat("--best-of must be between 1 and ", kMaxBestOf, ", got ", *cli.best_of));
+  }
 }
 
 GalleryManifest parse_json(std::string_view text, const std::string& source, const std::string& stem,
@@ -353,6 +381,14 @@ int64_t GalleryManifest::image_count() const {
   int64_t n = 0;
   for (const auto& e : entries) n += static_cast<int64_t>(e.seeds.size());
   return n;
+}
+
+bool GalleryManifest::any_best_of() const {
+  return std::any_of(entries.begin(), entries.end(), [](const GalleryEntry& e) { return e.best_of > 1; });
+}
+
+bool GalleryManifest::any_plan() const {
+  return std::any_of(entries.begin(), entries.end(), [](const GalleryEntry& e) { return e.plan; });
 }
 
 std::string slugify(std::string_view prompt) {

@@ -5,14 +5,18 @@
 //    "defaults": {"count": 4, "seed_start": 0, "cfg": 5, "temperature": 1, "top_k": 0},
 //    "entries": ["a plain prompt",
 //                {"prompt": "...", "name": "red-circle", "seeds": [1, 2, 3]},
-//                {"prompt": "...", "seed_start": 10, "count": 8, "cfg": 7}]}
+//                {"prompt": "...", "seed_start": 10, "count": 8, "cfg": 7},
+//                {"prompt": "...", "best_of": 4, "plan": true}]}
 // An entry takes its seeds from its own "seeds" list or "seed_start" + "count" sweep, else from the
 // defaults' ("seeds" or "seed_start" + "count"), else seed_start 0. Keys starting with "_" are
 // comments and ignored; any other unknown key is an error (a typo must not silently change a render).
+// "best_of": N (1 to kMaxBestOf) renders N candidates per image and keeps the one the model's own
+// understanding rates best (generate --best-of); "plan": true draws a planner's description of the
+// prompt (generate --plan). Both may also sit in "defaults".
 //
 // Text form: one prompt per line; blank lines and lines starting with '#' are skipped.
 //
-// The CLI's -n/--seed/--cfg/--temperature/--top-k fill in what the manifest leaves unset (entry >
+// The CLI's -n/--seed/--cfg/--temperature/--top-k/--best-of/--plan fill in what the manifest leaves unset (entry >
 // manifest defaults > flags > the model's defaults, see default_image_settings()). Every entry gets a folder name: its "name", or a
 // slug of its prompt made unique within the manifest. Errors are FileErrors naming the manifest, the
 // entry (index and name) and the field.
@@ -34,6 +38,8 @@ struct GalleryEntry {
   std::string prompt;
   std::vector<uint64_t> seeds;   // one image per seed, in this order, no repeats
   ImageSettings settings;
+  int64_t best_of = 1;           // candidates per image
+  bool plan = false;             // draw the planner's description of the prompt
   std::string origin;            // where the manifest defines it: "entries[2]" or "line 7", for messages
 };
 
@@ -42,6 +48,8 @@ struct GalleryManifest {
   std::vector<GalleryEntry> entries;
 
   int64_t image_count() const;
+  bool any_best_of() const;  // some entry has best_of > 1
+  bool any_plan() const;
 };
 
 // Defaults for what the manifest leaves unset (the CLI flags).
@@ -49,12 +57,15 @@ struct ManifestDefaults {
   std::optional<int64_t> count;
   std::optional<uint64_t> seed_start;
   ImageSettingsOverride settings;  // --cfg, --temperature, --top-k
+  std::optional<int64_t> best_of;  // --best-of
+  std::optional<bool> plan;        // --plan
   ImageSettings model;             // what nobody sets: the model's defaults (default_image_settings())
 };
 
 // Limits that keep a typo from planning an endless run.
 inline constexpr int64_t kMaxImagesPerEntry = 100000;
 inline constexpr size_t kMaxNameLength = 64;
+inline constexpr int64_t kMaxBestOf = 64;
 
 // Reads and validates a manifest file (JSON when it ends in .json or starts with '{', else text).
 GalleryManifest load_manifest(const std::filesystem::path& path, const ManifestDefaults& defaults = {});

@@ -254,13 +254,22 @@ constexpr const char* kScript = R"JS(
 
 }  // namespace
 
-GalleryPlan plan_gallery(GalleryManifest manifest, const ImageModelInfo& model) {
-  GalleryPlan plan{std::move(manifest), model, {}};
+const std::string& GalleryPlan::drawn_prompt(size_t e) const {
+  return manifest.entries.at(e).plan ? plans.at(e) : manifest.entries.at(e).prompt;
+}
+
+uint64_t candidate_seed(uint64_t seed, int64_t k) { return seed + (static_cast<uint64_t>(k) << 32); }
+
+GalleryPlan plan_gallery(GalleryManifest manifest, const ImageModelInfo& model, std::vector<std::string> plans,
+                         std::string planner) {
+  if (!plans.empty() && plans.size() != manifest.entries.size()) throw Error("gallery plan: one plan per entry expected");
+  if (plans.empty() && manifest.any_plan()) throw Error("gallery plan: entries ask for plans, none were given");
+  GalleryPlan plan{std::move(manifest), model, {}, std::move(plans), std::move(planner)};
   for (size_t e = 0; e < plan.manifest.entries.size(); ++e) {
     const GalleryEntry& entry = plan.manifest.entries[e];
     for (uint64_t seed : entry.seeds) {
       plan.images.push_back({e, seed, cat(entry.name, "/", seed, ".png"),
-                             image_parameters(entry.prompt, seed, entry.settings, model)});
+                             image_parameters(plan.drawn_prompt(e), seed, entry.settings, model), {}});
     }
   }
   return plan;
@@ -296,6 +305,8 @@ std::string gallery_json(const GalleryPlan& plan, const std::vector<bool>& prese
                       {"top_k", entry.settings.top_k},
                       {"seeds", entry.seeds},
                       {"images_present", counts[e].present}};
+    if (entry.plan) j["plan"] = plan.plans[e];
+    if (entry.best_of > 1) j["best_of"] = entry.best_of;
     if (sheets && counts[e].present > 0) j["contact_sheet"] = entry_sheet(entry);
     entries.push_back(std::move(j));
   }
@@ -305,14 +316,17 @@ std::string gallery_json(const GalleryPlan& plan, const std::vector<bool>& prese
     if (!present[i]) continue;
     const GalleryImage& im = plan.images[i];
     const GalleryEntry& entry = plan.manifest.entries[im.entry];
-    images.push_back({{"file", im.file},
+    ordered_json j = {{"file", im.file},
                       {"entry", entry.name},
                       {"prompt", entry.prompt},
                       {"seed", im.seed},
                       {"cfg", entry.settings.cfg},
                       {"temperature", entry.settings.temperature},
                       {"top_k", entry.settings.top_k},
-                      {"parameters", im.parameters}});
+                      {"parameters", im.parameters}};
+    if (entry.plan) j["plan"] = plan.plans[im.entry];
+    if (!im.best_of.empty()) j["best_of"] = ordered_json::parse(im.best_of);
+    images.push_back(std::move(j));
   }
   doc["images"] = std::move(images);
   return doc.dump(2) + "\n";
@@ -366,8 +380,21 @@ std::string gallery_html(const GalleryPlan& plan, const std::vector<bool>& prese
 void write_gallery_index(const std::filesystem::path& dir, const GalleryPlan& plan, const std::vector<bool>& present,
                          bool sheets) {
   if (sheets) write_contact_sheets(dir, plan, present);
-  io::write_file_atomically(dir / kGalleryJson, gallery_json(plan, present, sheets));
-  io::write_file_atomically(dir / kGalleryHtml, gallery_html(plan, present, sheets));
+  // A best-of image's parameters name the candidate that won, known only from its file.
+  GalleryPlan shown = plan;
+  for (size_t i = 0; i < shown.images.size(); ++i) {
+    GalleryImage& im = shown.images[i];
+    if (!present[i] || shown.manifest.entries[im.entry].best_of <= 1) continue;
+    const auto text = io::read_png_text(dir / im.file);
+    const auto parameters = text.find("parameters"), best_of = text.find("best_of");
+    if (parameters == text.end() || best_of == text.end() || !nlohmann::json::accept(best_of->second)) {
+      throw FileError((dir / im.file).string(), "a best-of image without its parameters and best_of record");
+    }
+    im.parameters = parameters->second;
+    im.best_of = best_of->second;
+  }
+  io::write_file_atomically(dir / kGalleryJson, gallery_json(shown, present, sheets));
+  io::write_file_atomically(dir / kGalleryHtml, gallery_html(shown, present, sheets));
 }
 
 bool is_gallery_output_name(const std::string& name, bool in_entry_folder) {

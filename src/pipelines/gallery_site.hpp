@@ -30,16 +30,28 @@ struct GalleryImage {
   size_t entry = 0;            // index into manifest.entries
   uint64_t seed = 0;
   std::string file;            // relative to the gallery folder: "<entry name>/<seed>.png"
-  std::string parameters;      // the PNG "parameters" text
+  std::string parameters;      // the PNG "parameters" text (a best-of image's: as read from its file)
+  std::string best_of;         // a best-of image on disk: its "best_of" chunk (JSON); else empty
 };
 
 struct GalleryPlan {
   GalleryManifest manifest;
   ImageModelInfo model;
   std::vector<GalleryImage> images;  // entry by entry, seeds in manifest order
+  std::vector<std::string> plans;    // per entry with "plan": the planner's description (what is drawn)
+  std::string planner;               // who wrote the plans
+
+  // What entry e's images show: its plan, or its prompt.
+  const std::string& drawn_prompt(size_t e) const;
 };
 
-GalleryPlan plan_gallery(GalleryManifest manifest, const ImageModelInfo& model);
+// Candidate k of a best-of image with seed s draws from s + k · 2^32 (mod 2^64): candidate 0 is the
+// image a best-of-1 gallery renders, and the candidates of nearby seeds never meet.
+uint64_t candidate_seed(uint64_t seed, int64_t k);
+
+// `plans`: one per entry (empty for entries without "plan"), or none when no entry plans.
+GalleryPlan plan_gallery(GalleryManifest manifest, const ImageModelInfo& model, std::vector<std::string> plans = {},
+                         std::string planner = {});
 
 // Which planned images exist in `dir` (by name: images are only ever renamed into place complete).
 std::vector<bool> images_present(const std::filesystem::path& dir, const GalleryPlan& plan);
@@ -50,7 +62,8 @@ std::string gallery_json(const GalleryPlan& plan, const std::vector<bool>& prese
 std::string gallery_html(const GalleryPlan& plan, const std::vector<bool>& present, bool sheets);
 
 // Writes gallery.json and index.html (and, with `sheets`, the contact sheets first, so the index
-// never names a sheet that is not there yet), each atomically. The caller serialises writers.
+// never names a sheet that is not there yet), each atomically; best-of images' parameters and
+// choices are read from their files. The caller serialises writers.
 void write_gallery_index(const std::filesystem::path& dir, const GalleryPlan& plan, const std::vector<bool>& present,
                          bool sheets);
 

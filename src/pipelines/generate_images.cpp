@@ -65,12 +65,11 @@ GeneratedImage choose_best(ImageRenderer& renderer, const std::vector<ImageJob>&
                            const std::vector<RenderedImage>& rendered, size_t first, size_t n, ScoreReadout readout,
                            const std::filesystem::path& file) {
   GeneratedImage out;
-  for (size_t k = 0; k < n; ++k) {
-    const ImageJob& job = jobs[first + k];
-    const double score = renderer.score(rendered[first + k].pixels, job.prompt, readout);
-    out.candidates.push_back({job.seed, score});
-    if (score > out.candidates[out.chosen].score) out.chosen = k;
-  }
+  std::vector<io::RgbImage> pictures;
+  for (size_t k = 0; k < n; ++k) pictures.push_back(rendered[first + k].pixels);
+  const BestOfChoice choice = renderer.choose_best(pictures, jobs[first].prompt, readout);
+  for (size_t k = 0; k < n; ++k) out.candidates.push_back({jobs[first + k].seed, choice.scores[k]});
+  out.chosen = choice.chosen;
   const ImageJob& job = jobs[first + out.chosen];
   const RenderedImage& best = rendered[first + out.chosen];
   const nlohmann::json note = {
@@ -117,6 +116,11 @@ GenerateResult generate_images(const GenerateOptions& o) {
   if (o.best_of < 1) throw UsageError("--best-of must be at least 1");
   if (o.planner && !o.plan) throw UsageError("--planner needs --plan");
   if (o.plan_tokens < 1) throw UsageError("--plan-tokens must be at least 1");
+  const bool editing = !o.image.empty();
+  if (editing && (o.best_of > 1 || o.plan)) {
+    throw UsageError("--image (editing) cannot be combined with --best-of or --plan: both read the prompt as a caption");
+  }
+  if (o.image_cfg < 0) throw UsageError("--image-cfg must be >= 0");
 #ifndef JANUSKIT_HAVE_OPENCV
   if (o.grid) throw UsageError("--grid needs a januskit built with OpenCV (this one has JANUSKIT_OPENCV=OFF)");
 #endif
@@ -125,10 +129,16 @@ GenerateResult generate_images(const GenerateOptions& o) {
 
   const ImageSettings chosen = o.settings.over(default_image_settings(o.model));
   const bool best_of = o.best_of > 1;
+  // Decode the picture before loading the model: a bad file fails fast.
+  std::shared_ptr<const SourcePicture> source;
+  if (editing) {
+    source = std::make_shared<const SourcePicture>(
+        SourcePicture{io::load_rgb(o.image), {o.image.filename().string(), o.image_cfg}});
+  }
   // An external planner runs (and is freed) before the Janus model is loaded.
   std::vector<std::string> plans;
   if (o.plan && o.planner) plans = plan_with_model(*o.planner, o.prompts, o.plan_tokens);
-  ImageRenderer renderer(o.model, /*understanding=*/best_of || (o.plan && !o.planner));
+  ImageRenderer renderer(o.model, {.understanding = best_of || (o.plan && !o.planner), .editing = editing});
   if (o.plan && !o.planner) {
     for (const std::string& p : o.prompts) plans.push_back(renderer.plan(p, o.plan_tokens));
   }
@@ -147,7 +157,7 @@ GenerateResult generate_images(const GenerateOptions& o) {
     }
     for (int64_t k = 0; k < o.best_of; ++k) {
       const uint64_t s = seed + static_cast<uint64_t>(i) + static_cast<uint64_t>(k) * static_cast<uint64_t>(total);
-      jobs.push_back({prompt, s, chosen, best_of ? std::filesystem::path() : files[static_cast<size_t>(i)], text});
+      jobs.push_back({prompt, s, chosen, best_of ? std::filesystem::path() : files[static_cast<size_t>(i)], text, source});
     }
   }
   // The user's prompt and the plan of image i (the plan empty without --plan).
@@ -158,6 +168,10 @@ GenerateResult generate_images(const GenerateOptions& o) {
 
   GenerateResult result;
   result.model = renderer.model_info().name;
+  if (editing) {
+    result.source = o.image;
+    result.image_cfg = o.image_cfg;
+  }
   for (const auto& b : batches) result.batch_sizes.push_back(static_cast<int64_t>(b.size()));
   const int64_t steps = renderer.model_info().steps;
   ProgressBar bar(steps * static_cast<int64_t>(batches.size()), "generate", "step");
@@ -222,6 +236,7 @@ nlohmann::json to_json(const GenerateResult& r) {
   nlohmann::json j = {{"model", r.model}, {"images", images}, {"seconds", r.seconds},
                       {"tokens_per_second", r.tokens_per_second}, {"batch_sizes", r.batch_sizes}};
   if (r.grid) j["grid"] = r.grid->string();
+  if (!r.source.empty()) j["source"] = {{"file", r.source.string()}, {"image_cfg", r.image_cfg}};
   return j;
 }
 

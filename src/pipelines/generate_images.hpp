@@ -12,6 +12,10 @@
 // --plan draws a planner's description of each prompt instead of the prompt itself; the PNG's
 // "parameters" hold the description, its "plan" chunk the user's prompt, the description and the
 // planner, and --json both prompts.
+//
+// --image IN.png makes every prompt an editing instruction about that picture (Janus-4o's
+// text-and-image-to-image, image_prompts.hpp), guided by --cfg and --image-cfg; "parameters" then
+// name the source picture and the second weight.
 #pragma once
 
 #include <nlohmann/json_fwd.hpp>
@@ -42,6 +46,8 @@ struct GenerateOptions {
   bool plan = false;                 // --plan: draw a planner's description of each prompt (prompt_planner.hpp)
   std::optional<ModelRequest> planner;  // --planner DIR; unset: the Janus model's own language model
   int64_t plan_tokens = 256;         // new tokens of a plan (a reasoning planner's thinking included)
+  std::filesystem::path image;       // --image: edit this picture (empty: text-to-image)
+  double image_cfg = 5.0;            // --image-cfg: the partial condition's weight (Janus-4o's cfg_weight2)
 };
 
 struct Candidate {
@@ -62,6 +68,8 @@ struct GeneratedImage {
 
 struct GenerateResult {
   std::string model;
+  std::filesystem::path source;      // --image: the edited picture; else empty
+  double image_cfg = 0;
   std::vector<GeneratedImage> images;
   std::optional<std::filesystem::path> grid;
   double seconds = 0;                // load excluded

@@ -12,6 +12,7 @@
 #include "core/timer.hpp"
 #include "engine/image_generator.hpp"
 #include "io/png.hpp"
+#include "pipelines/image_prompts.hpp"
 #include "pipelines/janus_model.hpp"
 #include "pipelines/model_location.hpp"
 #include "pipelines/prompt_planner.hpp"
@@ -19,21 +20,6 @@
 
 namespace januskit::pipelines {
 namespace {
-
-// Conditional prompt: "<|User|>: {prompt}\n\n<|Assistant|>:<begin_of_image>" encoded as the official
-// processor encodes it (BOS first). Unconditional: the same length with everything but the first (BOS)
-// and last (<begin_of_image>) token set to pad, as the official generation script does.
-engine::ImageRequest image_request(const JanusBundle& b, const std::string& prompt, uint64_t seed) {
-  engine::ImageRequest r;
-  r.cond_ids = b.tokenizer.encode(text::render_janus_t2i(prompt), text::SpecialTokens::processor);
-  if (r.cond_ids.back() != b.begin_of_image) {
-    throw Error("the text-to-image prompt does not end with <begin_of_image>; the tokenizer split it");
-  }
-  r.uncond_ids = r.cond_ids;
-  for (size_t i = 1; i + 1 < r.uncond_ids.size(); ++i) r.uncond_ids[i] = b.pad;
-  r.seed = seed;
-  return r;
-}
 
 std::vector<int32_t> token_row(const at::Tensor& tokens, int64_t row) {
   auto acc = tokens.accessor<int64_t, 2>();
@@ -95,9 +81,9 @@ ImageSettings default_image_settings(const ModelRequest& model) {
   return model_image_settings(io::read_json_file(file), file.string());
 }
 
-ImageRenderer::ImageRenderer(const ModelRequest& model, bool understanding)
-    : bundle_(std::make_unique<JanusBundle>(
-          load_janus(model, {.understanding = understanding, .generation = true, .vq_encoder = false}))) {
+ImageRenderer::ImageRenderer(const ModelRequest& model, RendererUses uses)
+    : bundle_(std::make_unique<JanusBundle>(load_janus(
+          model, {.understanding = uses.understanding || uses.editing, .generation = true, .vq_encoder = uses.editing}))) {
   info_.name = bundle_->name;
   info_.steps = bundle_->model->tokens_per_image();
   info_.size = bundle_->model->config().vq.image_size();
@@ -109,12 +95,37 @@ double ImageRenderer::score(const io::RgbImage& picture, const std::string& prom
   return score_image(*bundle_, picture, prompt, readout);
 }
 
+BestOfChoice ImageRenderer::choose_best(const std::vector<io::RgbImage>& candidates, const std::string& prompt,
+                                        ScoreReadout readout) {
+  BestOfChoice out;
+  for (size_t k = 0; k < candidates.size(); ++k) {
+    out.scores.push_back(score(candidates[k], prompt, readout));
+    if (out.scores[k] > out.scores[out.chosen]) out.chosen = k;
+  }
+  return out;
+}
+
 std::string ImageRenderer::plan(const std::string& prompt, int64_t max_tokens) {
   return plan_with_janus(*bundle_, prompt, max_tokens);
 }
 
-void ImageRenderer::check_prompt(const std::string& prompt) const {
-  const int64_t length = static_cast<int64_t>(image_request(*bundle_, prompt, 0).cond_ids.size());
+int64_t ImageRenderer::prompt_length(const std::string& prompt, const SourcePicture* source) const {
+  const JanusBundle& b = *bundle_;
+  if (source == nullptr) return static_cast<int64_t>(text_to_image_request(b, prompt, 0).cond_ids.size());
+  const std::string text = text::render_janus_edit(prompt, b.model->config().vision.num_patches(), info_.steps);
+  return static_cast<int64_t>(b.tokenizer.encode(text, text::SpecialTokens::processor).size());
+}
+
+engine::ImageRequest ImageRenderer::request(const ImageJob& job) {
+  if (!job.source) return text_to_image_request(*bundle_, job.prompt, job.seed);
+  if (!bundle_->model->parts().vq_encoder) throw Error("image renderer: built without editing, given a source picture");
+  auto [at, fresh] = encoded_.try_emplace(job.source.get());
+  if (fresh) at->second = encode_picture(*bundle_, job.source->picture);
+  return edit_request(*bundle_, job.prompt, job.seed, at->second);
+}
+
+void ImageRenderer::check_prompt(const std::string& prompt, const SourcePicture* source) const {
+  const int64_t length = prompt_length(prompt, source);
   const int64_t context = bundle_->model->language_model().max_positions();
   if (length + info_.steps > context) {
     throw Error(cat("the prompt is ", length, " tokens; with ", info_.steps, " image tokens that exceeds the model's context of ",
@@ -135,13 +146,13 @@ std::vector<std::vector<size_t>> ImageRenderer::fit_to_memory(const std::vector<
   std::vector<std::vector<size_t>> out;
   for (const auto& batch : batches) {
     if (batch.empty()) continue;
-    const ImageSettings& s = jobs.at(batch.front()).settings;
+    const ImageJob& first = jobs.at(batch.front());
+    const ImageSettings& s = first.settings;
     const engine::ImageGenerationOptions options{s.cfg, s.temperature, s.top_k, 1.0};
     int64_t longest = 0;
-    for (size_t j : batch) {
-      longest = std::max<int64_t>(longest, static_cast<int64_t>(image_request(*bundle_, jobs[j].prompt, 0).cond_ids.size()));
-    }
-    const auto need = [&](int64_t images) { return generator.batch_memory_bytes(images, longest, options); };
+    for (size_t j : batch) longest = std::max(longest, prompt_length(jobs[j].prompt, jobs[j].source.get()));
+    const int64_t rows = first.source ? 3 : 2;
+    const auto need = [&](int64_t images) { return generator.batch_memory_bytes(images, longest, options, rows); };
     const int64_t wanted = static_cast<int64_t>(batch.size());
     int64_t fits = wanted;
     while (fits > 1 && need(fits) > budget) --fits;
@@ -175,6 +186,7 @@ RenderStats ImageRenderer::render(const std::vector<ImageJob>& jobs, const std::
                                   const RenderCallbacks& callbacks) {
   RenderStats stats;
   Stopwatch clock;
+  encoded_.clear();
   engine::ImageGenerator generator(*bundle_->model);
   RenderStatus status;
   status.batches = static_cast<int64_t>(batches.size());
@@ -183,17 +195,23 @@ RenderStats ImageRenderer::render(const std::vector<ImageJob>& jobs, const std::
 
   for (const auto& batch : batches) {
     if (batch.empty()) continue;
-    const ImageSettings& settings = jobs.at(batch.front()).settings;
+    const ImageJob& first = jobs.at(batch.front());
+    const ImageSettings& settings = first.settings;
+    const double source_weight = first.source ? first.source->info.weight : 0.0;
     std::vector<engine::ImageRequest> requests;
     for (size_t j : batch) {
       const ImageJob& job = jobs.at(j);
       if (!(job.settings == settings)) throw Error("image renderer: a batch mixes images with different settings");
-      requests.push_back(image_request(*bundle_, job.prompt, job.seed));
+      if (!job.source != !first.source || (job.source && job.source->info.weight != source_weight)) {
+        throw Error("image renderer: a batch mixes edits and generated images, or edits of different weights");
+      }
+      requests.push_back(request(job));
     }
     ++status.batch;
     status.batch_images = static_cast<int64_t>(batch.size());
     status.step = 0;
-    const engine::ImageGenerationOptions options{settings.cfg, settings.temperature, settings.top_k, 1.0};
+    engine::ImageGenerationOptions options{settings.cfg, settings.temperature, settings.top_k, 1.0};
+    if (first.source) options.partial_cfg_weight = source_weight;
     engine::ImageGenerationResult out = generator.generate(requests, options, [&](int64_t step, int64_t) {
       status.step = step;
       if (callbacks.on_step) callbacks.on_step(status);
@@ -222,6 +240,7 @@ RenderStats ImageRenderer::render(const std::vector<ImageJob>& jobs, const std::
     }
     if (callbacks.on_batch) callbacks.on_batch(status);
   }
+  encoded_.clear();  // keyed by address: a later render's pictures may reuse one
   stats.seconds = clock.seconds();
   stats.tokens_per_second = rate(double(stats.images * info_.steps), stats.decode_seconds);
   return stats;

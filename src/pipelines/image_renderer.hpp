@@ -12,11 +12,13 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "io/image.hpp"
+#include "pipelines/image_prompts.hpp"
 #include "pipelines/image_scorer.hpp"
 #include "pipelines/image_settings.hpp"
 #include "pipelines/text_model.hpp"
@@ -25,12 +27,20 @@ namespace januskit::pipelines {
 
 struct JanusBundle;
 
+// Image-conditioned generation (Janus-4o's editing): the picture a job's prompt is an instruction
+// about. Jobs of one batch either all have one (with equal weights) or none has.
+struct SourcePicture {
+  io::RgbImage picture;
+  ImageSourceInfo info;  // its name and the partial condition's weight, as the metadata records them
+};
+
 struct ImageJob {
   std::string prompt;
   uint64_t seed = 0;
   ImageSettings settings;
   std::filesystem::path file;  // where the PNG goes; empty: render only (its batch is needed, the file is not)
   std::vector<std::pair<std::string, std::string>> text;  // PNG text chunks beside "parameters"
+  std::shared_ptr<const SourcePicture> source;             // set: an edit of this picture
 };
 
 struct RenderedImage {
@@ -63,6 +73,12 @@ struct RenderStats {
   double tokens_per_second = 0;   // image tokens per second over the token loops
 };
 
+// Candidate pictures of one prompt rated by the model's own understanding.
+struct BestOfChoice {
+  std::vector<double> scores;  // per candidate
+  size_t chosen = 0;           // the best, the first on a tie
+};
+
 // Batches of job indices: jobs grouped by settings in order of first appearance, each group cut in
 // order into batches of at most `per_batch` images (0: one batch per group). Deterministic, so that
 // processes planning the same jobs agree on every batch.
@@ -72,19 +88,27 @@ std::vector<std::vector<size_t>> plan_batches(const std::vector<ImageSettings>& 
 // read without loading the model: what applies where neither flags nor a manifest set a value.
 ImageSettings default_image_settings(const ModelRequest& model);
 
+// What a renderer is used for beyond text-to-image, i.e. which parts of the model it loads.
+struct RendererUses {
+  bool understanding = false;  // score() and plan(): the understanding encoder and the text head
+  bool editing = false;        // jobs with a source picture: the understanding and the VQ encoder
+};
+
 class ImageRenderer {
  public:
-  // Loads the generation parts of the model (no VQ encoder), and the understanding encoder and head
-  // too when `understanding` (score() and plan() need them).
-  explicit ImageRenderer(const ModelRequest& model, bool understanding = false);
+  // Loads the generation parts of the model, and what `uses` asks for besides.
+  explicit ImageRenderer(const ModelRequest& model, RendererUses uses = {});
   ~ImageRenderer();
   ImageRenderer(const ImageRenderer&) = delete;
   ImageRenderer& operator=(const ImageRenderer&) = delete;
 
   const ImageModelInfo& model_info() const { return info_; }
-  std::string parameters(const ImageJob& job) const { return image_parameters(job.prompt, job.seed, job.settings, info_); }
-  // Throws Error when the prompt and the image tokens do not fit in the model's context.
-  void check_prompt(const std::string& prompt) const;
+  std::string parameters(const ImageJob& job) const {
+    return image_parameters(job.prompt, job.seed, job.settings, info_, job.source ? &job.source->info : nullptr);
+  }
+  // Throws Error when the prompt (an edit's, with `source`) and the image tokens do not fit in the
+  // model's context.
+  void check_prompt(const std::string& prompt, const SourcePicture* source = nullptr) const;
 
   // The batches cut further so that each fits in the memory the device has free now, beside the
   // loaded weights (core/memory.hpp; engine::ImageGenerator::batch_memory_bytes; the VQ decoder's
@@ -96,6 +120,7 @@ class ImageRenderer {
   // How well `picture` shows `prompt` by the model's own understanding (image_scorer.hpp); needs a
   // renderer built with `scoring`.
   double score(const io::RgbImage& picture, const std::string& prompt, ScoreReadout readout);
+  BestOfChoice choose_best(const std::vector<io::RgbImage>& candidates, const std::string& prompt, ScoreReadout readout);
   // The model's own language model's plan for `prompt` (prompt_planner.hpp); needs `understanding`.
   std::string plan(const std::string& prompt, int64_t max_tokens);
 
@@ -104,8 +129,14 @@ class ImageRenderer {
                      const RenderCallbacks& callbacks = {});
 
  private:
+  // A job's prompt rows; an edit's picture encoded once per source and kept for the render.
+  engine::ImageRequest request(const ImageJob& job);
+  // The prompt length of a job without encoding its picture (an edit's blocks are fixed-size).
+  int64_t prompt_length(const std::string& prompt, const SourcePicture* source) const;
+
   std::unique_ptr<JanusBundle> bundle_;
   ImageModelInfo info_;
+  std::map<const SourcePicture*, EncodedPicture> encoded_;
 };
 
 }  // namespace januskit::pipelines

@@ -22,10 +22,7 @@ std::vector<int32_t> prompt_ids(const JanusBundle& b, const std::string& questio
 
 // The picture through the understanding encoder, once for every answer scored against it.
 at::Tensor image_embeddings(JanusBundle& b, const io::RgbImage& picture) {
-  models::JanusModel& model = *b.model;
-  const auto& vision = model.config().vision;
-  at::Tensor pixels = io::to_normalized_tensor(io::letterbox_square(picture, vision.image_size)).unsqueeze(0);
-  return model.encode_images(pixels.to(model.device()));
+  return b.model->encode_images(understanding_pixels(b, picture));
 }
 
 // Summed log-probability of `answer` after `prompt` (teacher-forced, the image spliced in at the

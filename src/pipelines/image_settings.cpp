@@ -50,9 +50,10 @@ ImageSettings model_image_settings(const nlohmann::json& config, const std::stri
 }
 
 std::string image_parameters(const std::string& prompt, uint64_t seed, const ImageSettings& s,
-                             const ImageModelInfo& model) {
+                             const ImageModelInfo& model, const ImageSourceInfo* source) {
+  const std::string edit = source ? cat(", Image CFG scale: ", source->weight, ", Source image: ", source->name) : "";
   return cat(prompt, "\nSteps: ", model.steps, ", CFG scale: ", s.cfg, ", Temperature: ", s.temperature,
-             ", Top-k: ", s.top_k, ", Seed: ", seed, ", Size: ", model.size, "x", model.size, ", Model: ", model.name,
+             ", Top-k: ", s.top_k, ", Seed: ", seed, edit, ", Size: ", model.size, "x", model.size, ", Model: ", model.name,
              kVersionField, "januskit ", januskit_version());
 }
 

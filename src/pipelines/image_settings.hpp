@@ -43,10 +43,17 @@ struct ImageModelInfo {
   int64_t size = 0;           // image side in pixels (384 for Janus-Pro)
 };
 
+// What an edited image depends on beyond a generated one's (Janus-4o's text-and-image-to-image).
+struct ImageSourceInfo {
+  std::string name;     // the input picture's file name
+  double weight = 5.0;  // the partial condition's guidance weight (--image-cfg)
+};
+
 // "PROMPT\nSteps: 576, CFG scale: 5, Temperature: 1, Top-k: 0, Seed: 7, Size: 384x384, Model: M,
-// Version: januskit V" — the layout AUTOMATIC1111 and stable-diffusion.cpp write.
+// Version: januskit V" — the layout AUTOMATIC1111 and stable-diffusion.cpp write; an edit adds
+// "Image CFG scale: W, Source image: NAME" after the seed.
 std::string image_parameters(const std::string& prompt, uint64_t seed, const ImageSettings& settings,
-                             const ImageModelInfo& model);
+                             const ImageModelInfo& model, const ImageSourceInfo* source = nullptr);
 
 // The parameters text without its trailing ", Version: …" field: two images with equal stems were made
 // from the same inputs, whichever januskit build wrote them.

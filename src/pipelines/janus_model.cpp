@@ -1,5 +1,7 @@
 #include "pipelines/janus_model.hpp"
 
+#include <ATen/ATen.h>
+
 #include "core/device.hpp"
 #include "core/log.hpp"
 #include "core/timer.hpp"
@@ -37,6 +39,11 @@ JanusBundle load_janus(const ModelRequest& request, models::JanusParts parts) {
   log::info("loaded ", b.name, " on ", device_name(device), " (", dtype_name(dtype), ", ", b.model->describe_weights(),
             ") in ", format_seconds(clock.seconds()));
   return b;
+}
+
+at::Tensor understanding_pixels(const JanusBundle& b, const io::RgbImage& picture) {
+  const int64_t side = b.model->config().vision.image_size;
+  return io::to_normalized_tensor(io::letterbox_square(picture, side)).unsqueeze(0).to(b.model->device());
 }
 
 }  // namespace januskit::pipelines

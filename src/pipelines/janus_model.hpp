@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 
+#include "io/image.hpp"
 #include "io/model_dir.hpp"
 #include "models/janus.hpp"
 #include "pipelines/text_model.hpp"
@@ -23,6 +24,10 @@ struct JanusBundle {
 };
 
 JanusBundle load_janus(const ModelRequest& request, models::JanusParts parts);
+
+// A picture as the official processor prepares it for understanding (letterboxed to the vision
+// encoder's side, scaled to [-1, 1]): [1, 3, S, S] on the model's device.
+at::Tensor understanding_pixels(const JanusBundle& b, const io::RgbImage& picture);
 
 // A Janus folder's tokenizer as the official code builds it: VLChatProcessor always instantiates
 // LlamaTokenizerFast (transformers 4.x), whatever tokenizer_config.json names, so its prompts start

@@ -1,8 +1,11 @@
 #include "pipelines/render_gallery.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <optional>
 
 #include "core/error.hpp"
@@ -13,6 +16,7 @@
 #include "io/png.hpp"
 #include "pipelines/gallery_site.hpp"
 #include "pipelines/image_renderer.hpp"
+#include "pipelines/prompt_planner.hpp"
 
 namespace januskit::pipelines {
 namespace {
@@ -121,23 +125,8 @@ enum class OnDisk { missing, done, damaged, different };
 
 struct Existing {
   OnDisk state = OnDisk::missing;
-  std::string found;  // the parameters found, for `different`
+  std::string found;  // the settings found, for `different`
 };
-
-Existing inspect(const fs::path& file, const std::string& expected) {
-  std::error_code ec;
-  if (!fs::exists(file, ec)) return {};
-  try {
-    auto text = io::read_png_text(file);
-    auto it = text.find("parameters");
-    if (it == text.end()) return {OnDisk::different, "(no parameters)"};
-    if (parameters_without_version(it->second) == parameters_without_version(expected)) return {OnDisk::done, {}};
-    return {OnDisk::different, it->second};
-  } catch (const Error& e) {
-    log::warn(e.what(), "; rendering it again");
-    return {OnDisk::damaged, {}};
-  }
-}
 
 // "Steps: 16, CFG scale: 7, ..., Model: m" — the settings line of a parameters text.
 std::string settings_line(std::string_view parameters) {
@@ -146,10 +135,69 @@ std::string settings_line(std::string_view parameters) {
   return std::string(nl == std::string_view::npos ? stem : stem.substr(nl + 1));
 }
 
-void check_prompts(const ImageRenderer& renderer, const GalleryManifest& manifest, const fs::path& source) {
-  for (const auto& e : manifest.entries) {
+// ", best of 3 rated by caption" from an image's "best_of" record; empty without one.
+std::string best_of_summary(const std::map<std::string, std::string>& text) {
+  auto note = text.find("best_of");
+  if (note == text.end()) return {};
+  const nlohmann::json j = nlohmann::json::parse(note->second, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("candidates") || !j["candidates"].is_array() || !j.contains("readout")) {
+    return ", an unreadable best_of record";
+  }
+  return cat(", best of ", j["candidates"].size(), " rated by ", j["readout"].is_string() ? j["readout"].get<std::string>() : "?");
+}
+
+// The parameters an image's file must hold: the plan's; for a best-of image those of the winner its
+// "best_of" record names, when the record matches the plan (its seed, readout and candidate seeds),
+// else empty.
+std::string expected_parameters(const GalleryPlan& plan, const GalleryImage& im, const std::map<std::string, std::string>& text,
+                                ScoreReadout readout) {
+  const GalleryEntry& entry = plan.manifest.entries[im.entry];
+  if (entry.best_of <= 1) return im.parameters;
+  auto note = text.find("best_of");
+  if (note == text.end()) return {};
+  const nlohmann::json j = nlohmann::json::parse(note->second, nullptr, /*allow_exceptions=*/false);
+  try {
+    const nlohmann::json& candidates = j.at("candidates");
+    if (j.at("seed").get<uint64_t>() != im.seed || j.at("readout").get<std::string>() != score_readout_name(readout) ||
+        !candidates.is_array() || candidates.size() != static_cast<size_t>(entry.best_of)) {
+      return {};
+    }
+    for (size_t k = 0; k < candidates.size(); ++k) {
+      if (candidates[k].at("seed").get<uint64_t>() != candidate_seed(im.seed, static_cast<int64_t>(k))) return {};
+    }
+    const size_t chosen = j.at("chosen").get<size_t>();
+    if (chosen >= candidates.size()) return {};
+    return image_parameters(plan.drawn_prompt(im.entry), candidate_seed(im.seed, static_cast<int64_t>(chosen)),
+                            entry.settings, plan.model);
+  } catch (const nlohmann::json::exception&) {
+    return {};
+  }
+}
+
+Existing inspect(const fs::path& file, const GalleryPlan& plan, const GalleryImage& im, ScoreReadout readout) {
+  std::error_code ec;
+  if (!fs::exists(file, ec)) return {};
+  try {
+    auto text = io::read_png_text(file);
+    auto it = text.find("parameters");
+    if (it == text.end()) return {OnDisk::different, "(no parameters)"};
+    const std::string expected = expected_parameters(plan, im, text, readout);
+    if (!expected.empty() && parameters_without_version(it->second) == parameters_without_version(expected)) {
+      return {OnDisk::done, {}};
+    }
+    return {OnDisk::different, cat(settings_line(it->second), best_of_summary(text))};
+  } catch (const Error& e) {
+    log::warn(e.what(), "; rendering it again");
+    return {OnDisk::damaged, {}};
+  }
+}
+
+void check_prompts(const ImageRenderer& renderer, const GalleryManifest& manifest, const std::vector<std::string>& plans,
+                   const fs::path& source) {
+  for (size_t i = 0; i < manifest.entries.size(); ++i) {
+    const GalleryEntry& e = manifest.entries[i];
     try {
-      renderer.check_prompt(e.prompt);
+      renderer.check_prompt(e.plan ? plans.at(i) : e.prompt);
     } catch (const Error& err) {
       throw FileError(source.string(), cat(e.origin, " (name \"", e.name, "\"): prompt: ", err.what()));
     }
@@ -175,11 +223,40 @@ Shard parse_shard(std::string_view text) {
 
 namespace {
 
-// This shard's batches that still have images to write; marks those images in `jobs` (a file to
-// write) and counts what is already there. A PNG made with other settings stops the run.
+// The renderer's jobs for a gallery's images: one per image, or one per candidate of a best-of
+// image (consecutive), each with its plan chunk where its entry plans.
+struct GalleryJobs {
+  std::vector<ImageJob> jobs;
+  std::vector<size_t> image_of;    // job -> plan image
+  std::vector<size_t> first_job;   // plan image -> its first job
+};
+
+GalleryJobs gallery_jobs(const GalleryPlan& plan) {
+  GalleryJobs g;
+  for (size_t i = 0; i < plan.images.size(); ++i) {
+    const GalleryImage& im = plan.images[i];
+    const GalleryEntry& entry = plan.manifest.entries[im.entry];
+    std::vector<std::pair<std::string, std::string>> text;
+    if (entry.plan) {
+      const nlohmann::json note = {{"prompt", entry.prompt}, {"plan", plan.plans[im.entry]}, {"planner", plan.planner}};
+      text.emplace_back("plan", note.dump());
+    }
+    g.first_job.push_back(g.jobs.size());
+    for (int64_t k = 0; k < entry.best_of; ++k) {
+      const uint64_t seed = entry.best_of > 1 ? candidate_seed(im.seed, k) : im.seed;
+      g.jobs.push_back({plan.drawn_prompt(im.entry), seed, entry.settings, {}, text, nullptr});
+      g.image_of.push_back(i);
+    }
+  }
+  return g;
+}
+
+// This shard's batches (of plan images) that still have images to write; marks those images in
+// `missing`, gives the renderer the files of missing one-candidate images, and counts what is
+// already there. A PNG made with other settings stops the run.
 std::vector<std::vector<size_t>> work_to_do(const GalleryOptions& o, const GalleryPlan& plan,
-                                            const std::vector<std::vector<size_t>>& batches, std::vector<ImageJob>& jobs,
-                                            GalleryResult& result) {
+                                            const std::vector<std::vector<size_t>>& batches, GalleryJobs& g,
+                                            std::vector<bool>& missing, GalleryResult& result) {
   std::vector<std::vector<size_t>> todo;
   std::string first_different;
   int64_t different = 0;
@@ -187,18 +264,20 @@ std::vector<std::vector<size_t>> work_to_do(const GalleryOptions& o, const Galle
     bool needed = false;
     for (size_t i : batches[b]) {
       const GalleryImage& im = plan.images[i];
-      const GalleryEntry& entry = plan.manifest.entries[im.entry];
-      jobs[i] = {entry.prompt, im.seed, entry.settings, {}};
       ++result.images_owned;
-      const Existing existing = o.force ? Existing{} : inspect(o.output / im.file, im.parameters);
+      const Existing existing = o.force ? Existing{} : inspect(o.output / im.file, plan, im, o.readout);
       if (existing.state == OnDisk::different && different++ == 0) {
-        first_different = cat((o.output / im.file).string(), " was rendered with other settings (found \"",
-                              settings_line(existing.found), "\", the manifest asks for \"", settings_line(im.parameters), "\")");
+        const int64_t best_of = plan.manifest.entries[im.entry].best_of;
+        const std::string asked = cat(settings_line(im.parameters),
+                                      best_of > 1 ? cat(", best of ", best_of, " rated by ", score_readout_name(o.readout)) : "");
+        first_different = cat((o.output / im.file).string(), " was rendered with other settings (found \"", existing.found,
+                              "\", the manifest asks for \"", asked, "\")");
       }
       if (existing.state == OnDisk::done) {
         ++result.already_present;
       } else {
-        jobs[i].file = o.output / im.file;
+        missing[i] = true;
+        if (plan.manifest.entries[im.entry].best_of == 1) g.jobs[g.first_job[i]].file = o.output / im.file;
         needed = true;
       }
     }
@@ -211,6 +290,70 @@ std::vector<std::vector<size_t>> work_to_do(const GalleryOptions& o, const Galle
   return todo;
 }
 
+// Batches of plan images -> batches of their jobs (every candidate of an image in its image's batch).
+std::vector<std::vector<size_t>> job_batches(const std::vector<std::vector<size_t>>& image_batches, const GalleryJobs& g) {
+  std::vector<std::vector<size_t>> out;
+  for (const auto& batch : image_batches) {
+    std::vector<size_t> jobs;
+    for (size_t i : batch) {
+      const size_t end = i + 1 < g.first_job.size() ? g.first_job[i + 1] : g.jobs.size();
+      for (size_t j = g.first_job[i]; j < end; ++j) jobs.push_back(j);
+    }
+    out.push_back(std::move(jobs));
+  }
+  return out;
+}
+
+// Collects the candidates of best-of images as they are decoded and, when an image's last one is
+// in, scores them and writes the best (if the image is missing on disk).
+class BestOfWriter {
+ public:
+  BestOfWriter(const GalleryOptions& o, const GalleryPlan& plan, const GalleryJobs& g, const std::vector<bool>& missing,
+               ImageRenderer& renderer)
+      : o_(o), plan_(plan), g_(g), missing_(missing), renderer_(renderer) {}
+
+  // Returns whether the job's image is complete now, and sets `written` when its file was written.
+  bool add(const RenderedImage& im, bool& written) {
+    const size_t i = g_.image_of[im.job];
+    const size_t n = static_cast<size_t>(plan_.manifest.entries[plan_.images[i].entry].best_of);
+    std::vector<io::RgbImage>& got = pending_[i];
+    got.resize(n);
+    got[im.job - g_.first_job[i]] = im.pixels;
+    if (++count_[i] < n) return false;
+    written = missing_[i];
+    if (written) write(i, got);
+    pending_.erase(i);
+    count_.erase(i);
+    return true;
+  }
+
+ private:
+  void write(size_t i, const std::vector<io::RgbImage>& candidates) {
+    const GalleryImage& im = plan_.images[i];
+    const BestOfChoice choice = renderer_.choose_best(candidates, plan_.drawn_prompt(im.entry), o_.readout);
+    nlohmann::json list = nlohmann::json::array();
+    for (size_t k = 0; k < candidates.size(); ++k) {
+      list.push_back({{"seed", g_.jobs[g_.first_job[i] + k].seed}, {"score", choice.scores[k]}});
+    }
+    const nlohmann::json note = {{"seed", im.seed}, {"readout", score_readout_name(o_.readout)}, {"chosen", choice.chosen},
+                                 {"candidates", list}};
+    const ImageJob& winner = g_.jobs[g_.first_job[i] + choice.chosen];
+    std::vector<std::pair<std::string, std::string>> text = {{"parameters", renderer_.parameters(winner)},
+                                                             {"best_of", note.dump()}};
+    text.insert(text.end(), winner.text.begin(), winner.text.end());
+    const io::RgbImage& best = candidates[choice.chosen];
+    io::write_png(o_.output / im.file, best.pixels.data(), best.width, best.height, text);
+  }
+
+  const GalleryOptions& o_;
+  const GalleryPlan& plan_;
+  const GalleryJobs& g_;
+  const std::vector<bool>& missing_;
+  ImageRenderer& renderer_;
+  std::map<size_t, std::vector<io::RgbImage>> pending_;
+  std::map<size_t, size_t> count_;
+};
+
 // The part of a run that works in the folder, under the run lock.
 void render_locked(const GalleryOptions& o, const GalleryPlan& plan, ImageRenderer& renderer, GalleryResult& result) {
   std::vector<ImageSettings> settings;
@@ -218,12 +361,14 @@ void render_locked(const GalleryOptions& o, const GalleryPlan& plan, ImageRender
   const std::vector<std::vector<size_t>> batches = plan_batches(settings, o.batch);
 
   RunLock run(o.output, plan);
-  std::vector<ImageJob> jobs(plan.images.size());
+  GalleryJobs g = gallery_jobs(plan);
+  std::vector<bool> missing(plan.images.size(), false);
   // Memory may cut a planned batch (the unit shards and resumes agree on) into parts; parts whose
   // images are all on disk already need no work.
+  const auto todo_images = work_to_do(o, plan, batches, g, missing, result);
   std::vector<std::vector<size_t>> todo;
-  for (auto& part : renderer.fit_to_memory(jobs, work_to_do(o, plan, batches, jobs, result))) {
-    if (std::any_of(part.begin(), part.end(), [&](size_t i) { return !jobs[i].file.empty(); })) todo.push_back(std::move(part));
+  for (auto& part : renderer.fit_to_memory(g.jobs, job_batches(todo_images, g))) {
+    if (std::any_of(part.begin(), part.end(), [&](size_t j) { return missing[g.image_of[j]]; })) todo.push_back(std::move(part));
   }
   if (result.already_present > 0) {
     log::info("gallery: ", result.already_present, " of ", result.images_owned, " images already present in ", o.output.string());
@@ -234,6 +379,7 @@ void render_locked(const GalleryOptions& o, const GalleryPlan& plan, ImageRender
     for (const auto& b : todo) computed += static_cast<int64_t>(b.size());
     ProgressBar bar(computed, "gallery", "img");
     int64_t finished = 0;
+    BestOfWriter best_of(o, plan, g, missing, renderer);
     RenderCallbacks callbacks;
     callbacks.on_step = [&](const RenderStatus& s) {
       bar.set_postfix(cat("batch ", s.batch, "/", s.batches));
@@ -242,17 +388,20 @@ void render_locked(const GalleryOptions& o, const GalleryPlan& plan, ImageRender
     callbacks.on_image = [&](const RenderedImage& im) {
       ++finished;
       bar.update(finished);
-      if (im.written) log::debug("wrote ", jobs[im.job].file.string());
+      const size_t i = g.image_of[im.job];
+      bool written = im.written, complete = true;
+      if (plan.manifest.entries[plan.images[i].entry].best_of > 1) complete = best_of.add(im, written);
+      if (!complete) return;
+      ++(written ? result.rendered : result.recomputed);
+      if (written) log::debug("wrote ", (o.output / plan.images[i].file).string());
     };
     callbacks.on_batch = [&](const RenderStatus&) { update_index(o.output, plan, /*final_rebuild=*/false); };
-    stats = renderer.render(jobs, todo, callbacks);
+    stats = renderer.render(g.jobs, todo, callbacks);
     bar.finish();
   }
-  result.rendered = stats.written;
-  result.recomputed = stats.images - stats.written;
   result.batches = static_cast<int64_t>(todo.size());
   result.seconds = stats.seconds;
-  result.images_per_minute = rate(60.0 * static_cast<double>(stats.images), stats.seconds);
+  result.images_per_minute = rate(60.0 * static_cast<double>(result.rendered + result.recomputed), stats.seconds);
   result.tokens_per_second = stats.tokens_per_second;
 
   update_index(o.output, plan, /*final_rebuild=*/true, &result.images_present);
@@ -261,6 +410,19 @@ void render_locked(const GalleryOptions& o, const GalleryPlan& plan, ImageRender
   if (result.temporaries_removed > 0) {
     log::info("gallery: removed ", result.temporaries_removed, " unfinished temporary files left by an interrupted run");
   }
+}
+
+// Every entry's plan (empty for entries without "plan"): by the --planner model, run and freed
+// before the Janus model loads, or by the Janus model's own language model.
+std::vector<std::string> external_plans(const GalleryOptions& o, const GalleryManifest& manifest) {
+  std::vector<std::string> prompts;
+  for (const auto& e : manifest.entries) {
+    if (e.plan) prompts.push_back(e.prompt);
+  }
+  std::vector<std::string> made = plan_with_model(*o.planner, prompts, o.plan_tokens), plans;
+  size_t next = 0;
+  for (const auto& e : manifest.entries) plans.push_back(e.plan ? made.at(next++) : std::string());
+  return plans;
 }
 
 }  // namespace
@@ -275,13 +437,25 @@ GalleryResult render_gallery(const GalleryOptions& o) {
   ManifestDefaults defaults = o.defaults;
   defaults.model = default_image_settings(o.model);
   GalleryManifest manifest = load_manifest(o.manifest, defaults);
+  const bool planning = manifest.any_plan();
+  if (o.planner && !planning) throw UsageError("--planner needs --plan (or \"plan\": true in the manifest)");
+  if (o.plan_tokens < 1) throw UsageError("--plan-tokens must be at least 1");
   std::error_code ec;
   if (fs::exists(o.output, ec) && !fs::is_directory(o.output, ec)) {
     throw FileError(o.output.string(), "exists and is not a folder; -o/--output names the gallery folder");
   }
-  ImageRenderer renderer(o.model);
-  check_prompts(renderer, manifest, o.manifest);
-  const GalleryPlan plan = plan_gallery(std::move(manifest), renderer.model_info());
+  std::vector<std::string> plans;
+  if (planning && o.planner) plans = external_plans(o, manifest);
+  ImageRenderer renderer(o.model, {.understanding = manifest.any_best_of() || (planning && !o.planner)});
+  if (planning && !o.planner) {
+    for (const auto& e : manifest.entries) plans.push_back(e.plan ? renderer.plan(e.prompt, o.plan_tokens) : std::string());
+  }
+  for (size_t e = 0; e < plans.size(); ++e) {
+    if (manifest.entries[e].plan) log::info("plan for \"", manifest.entries[e].prompt, "\": ", plans[e]);
+  }
+  check_prompts(renderer, manifest, plans, o.manifest);
+  const std::string planner = !planning ? "" : o.planner ? o.planner->model : renderer.model_info().name;
+  const GalleryPlan plan = plan_gallery(std::move(manifest), renderer.model_info(), std::move(plans), planner);
 
   GalleryResult result;
   result.dir = o.output;

@@ -20,6 +20,16 @@
 // index files are rebuilt from the images on disk under DIR/.januskit-index.lock: after every batch
 // when the lock is free, and at the end of every process unconditionally, with the contact sheets.
 // The last rebuild sees every image, so the final folder equals a one-process run's.
+//
+// Best of N. An entry with "best_of" renders N candidates per image in the image's batch (candidate
+// k from candidate_seed(seed, k)), scores each with the model's own understanding (image_scorer.hpp)
+// and writes the best as <seed>.png: its "parameters" name the winning candidate's seed (so
+// `generate` reproduces it), its "best_of" chunk the image's seed, the readout and every candidate.
+// Such an image is done when that chunk matches the plan and the parameters match its winner.
+//
+// Plans. Entries with "plan" draw a planner's description of their prompt (prompt_planner.hpp),
+// made greedily at the start of every run (so a resumed run plans the same); the PNG's parameters
+// hold the description, its "plan" chunk both prompts, gallery.json both.
 #pragma once
 
 #include <cstdint>
@@ -27,7 +37,10 @@
 #include <string>
 #include <string_view>
 
+#include <optional>
+
 #include "pipelines/gallery_manifest.hpp"
+#include "pipelines/image_scorer.hpp"
 #include "pipelines/text_model.hpp"
 
 namespace januskit::pipelines {
@@ -48,6 +61,10 @@ struct GalleryOptions {
   Shard shard;                        // --shard i/n (default 1/1: everything)
   bool force = false;                 // re-render this shard's images even when present
   int64_t batch = 8;                  // images per batch; 0 = every image with the same settings at once
+                                      // (a best-of image counts once, its candidates all in its batch)
+  ScoreReadout readout = ScoreReadout::caption;  // --best-of-readout
+  std::optional<ModelRequest> planner;  // --planner DIR; unset: the Janus model's own language model
+  int64_t plan_tokens = 256;            // --plan-tokens
 };
 
 struct GalleryResult {

@@ -105,6 +105,16 @@ std::string render_janus_t2i(std::string_view prompt) {
   return render_deepseek_sft({{kJanusUser, prompt}, {kJanusAssistant, ""}}, "") + std::string(kBeginOfImage);
 }
 
+std::string render_janus_edit(std::string_view instruction, int64_t understanding_tokens, int64_t generation_tokens) {
+  auto block = [](std::string_view tag, int64_t n) {
+    std::string out(kBeginOfImage);
+    for (int64_t i = 0; i < n; ++i) out += tag;
+    return out += kEndOfImage;
+  };
+  return render_janus_t2i(block(kImagePlaceholder, understanding_tokens) + block(kJanusPad, generation_tokens) +
+                          std::string(instruction));
+}
+
 std::vector<int32_t> expand_image_placeholders(const std::vector<int32_t>& ids, const Tokenizer& tok,
                                                int num_image_tokens) {
   if (num_image_tokens <= 0) throw UsageError(cat("num_image_tokens must be positive, got ", num_image_tokens));

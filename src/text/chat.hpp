@@ -40,6 +40,7 @@ inline constexpr std::string_view kJanusEos = "<｜end▁of▁sentence｜>";
 inline constexpr std::string_view kImagePlaceholder = "<image_placeholder>";
 inline constexpr std::string_view kBeginOfImage = "<begin_of_image>";
 inline constexpr std::string_view kEndOfImage = "<end_of_image>";
+inline constexpr std::string_view kJanusPad = "<｜▁pad▁｜>";
 // VLChatProcessor.system_prompt, applied to every understanding prompt by the reference.
 inline constexpr std::string_view kJanusSystemPrompt =
     "You are a helpful language and vision assistant. You are able to understand the visual content that the user "
@@ -60,6 +61,12 @@ std::string render_janus_chat(const std::vector<Message>& messages, std::string_
 // Janus text-to-image: "<|User|>: {prompt}\n\n<|Assistant|>:<begin_of_image>" (no system prompt;
 // the prompt is stripped as the reference strips message contents).
 std::string render_janus_t2i(std::string_view prompt);
+
+// Janus-4o text-and-image-to-image (its README's procedure): the text-to-image prompt whose user turn
+// starts with the input picture twice, <begin_of_image> + n × <image_placeholder> + <end_of_image>
+// (its understanding embeddings go there) and <begin_of_image> + n × pad + <end_of_image> (its
+// generation embeddings), followed by the instruction.
+std::string render_janus_edit(std::string_view instruction, int64_t understanding_tokens, int64_t generation_tokens);
 
 // Replaces every <image_placeholder> id by <begin_of_image> + n × <image_placeholder> +
 // <end_of_image> (ids looked up by string; throws naming a missing tag and the tokenizer file).

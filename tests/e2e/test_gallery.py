@@ -1,5 +1,5 @@
 """`januskit gallery` as a user runs it, on the tiny random Janus of tests/reference/make_janus_models.py
-(16 image tokens, 16x16 pixel images).
+(16 image tokens, 64x64 pixel images).
 
 - a small manifest: files, PNG metadata (the exact seed per image), gallery.json, contact sheets, index.html;
 - SIGKILL at seeded points (after 0, 1, several images, and at random times), then a rerun: the folder equals
@@ -117,7 +117,7 @@ def test_render_files_metadata_index_and_sheets(reference):
 
     index = json.loads((out / "gallery.json").read_text())
     assert index["complete"] and index["images_total"] == index["images_present"] == 12
-    assert index["title"] == MANIFEST["title"] and index["model"] == {"name": "janus", "steps": 16, "size": 16}
+    assert index["title"] == MANIFEST["title"] and index["model"] == {"name": "janus", "steps": 16, "size": 64}
     assert [e["name"] for e in index["entries"]] == ENTRIES
     assert [(e["seeds"], e["contact_sheet"]) for e in index["entries"]][1] == ([5, 7, 1000], "blue/contact_sheet.png")
     assert index["contact_sheet"] == "contact_sheet.png"
@@ -127,11 +127,11 @@ def test_render_files_metadata_index_and_sheets(reference):
         assert (record["prompt"], record["seed"], record["cfg"], record["temperature"], record["top_k"]) == \
             (prompt, seed, cfg, temperature, top_k)
         png = Image.open(out / record["file"])
-        assert png.size == (16, 16) and png.mode == "RGB"
+        assert png.size == (64, 64) and png.mode == "RGB"
         params = png.info["parameters"]
         assert params == record["parameters"]
         assert params.startswith(prompt + "\nSteps: 16, ")
-        assert f", CFG scale: {cfg}, Temperature: {temperature}, Top-k: {top_k}, Seed: {seed}, Size: 16x16, " \
+        assert f", CFG scale: {cfg}, Temperature: {temperature}, Top-k: {top_k}, Seed: {seed}, Size: 64x64, " \
                f"Model: janus, Version: januskit " in params, params
     # Seeds give different images; the same prompt and seed with other settings too.
     pixels = {f: np.asarray(Image.open(out / f)) for f in image_files(out)}
@@ -141,14 +141,14 @@ def test_render_files_metadata_index_and_sheets(reference):
     assert meta.returncode == 0 and "Seed: 1000" in meta.stdout
 
 
-def tiles(sheet, columns, count, tile=128, padding=4, caption=36):
-    """The tiles of a contact sheet (make_contact_sheet's layout), each shrunk back to 16x16."""
+def tiles(sheet, columns, count, tile=128, padding=4, caption=36, side=64):
+    """The tiles of a contact sheet (make_contact_sheet's layout), each shrunk back to the images' side."""
     a = np.asarray(sheet).astype(np.float64)
     out = []
     for i in range(count):
         x, y = padding + (i % columns) * (tile + padding), padding + (i // columns) * (tile + caption + padding)
         t = a[y:y + tile, x:x + tile]
-        out.append(t.reshape(16, tile // 16, 16, tile // 16, 3).mean(axis=(1, 3)))
+        out.append(t.reshape(side, tile // side, side, tile // side, 3).mean(axis=(1, 3)))
     return out
 
 
@@ -390,6 +390,10 @@ def test_bad_manifests_and_flags(tmp_path):
          ['entries[1] (name "A"): name: "A" is already used by entries[0]']),
         ('{"defaults": {"cont": 2}, "entries": ["x"]}', ['defaults: unknown field "cont"']),
         ('{"entries": [{"prompt": "x", "count": 1000000}]}', ["count: 1000000 is more than 100000 images"]),
+        ('{"entries": [{"prompt": "x", "best_of": 0}]}', ["best_of: expected a whole number of candidates from 1 to 64"]),
+        ('{"defaults": {"best_of": 65}, "entries": ["x"]}', ["defaults: best_of:", "got 65"]),
+        ('{"entries": [{"prompt": "x", "best_of": "3"}]}', ["best_of:", 'got "3"']),
+        ('{"entries": [{"prompt": "x", "plan": "yes"}]}', ['plan: expected true or false, got "yes"']),
         ('{"entries": [{"prompt": "' + "a red circle " * 200 + '"}]}', ["entries[0]", "prompt: the prompt is", "context of 512"]),
     ]
     for i, (text, fragments) in enumerate(cases):
@@ -407,6 +411,9 @@ def test_bad_manifests_and_flags(tmp_path):
     assert_error(run(*gallery_args(good, out, "--batch", "-1")), 2, "--batch")
     assert_error(run(*gallery_args(good, out, "-n", "0")), 2, "--count")
     assert_error(run(*gallery_args(good, out, "--cfg", "-1")), 2, "--cfg")
+    assert_error(run(*gallery_args(good, out, "--best-of", "0")), 2, "--best-of")
+    assert_error(run(*gallery_args(good, out, "--planner", DEMO_R1)), 2, "--planner", "--plan")
+    assert_error(run(*gallery_args(good, out, "--plan", "--plan-tokens", "0")), 2, "--plan-tokens")
     assert_error(run("gallery", str(good), "-o", str(out), "-m", str(FIXTURES.parent / "text_models" / "qwen2")), 1,
                  "not a Janus-Pro")
     assert not out.exists()
@@ -477,3 +484,59 @@ def test_memory_cuts_planned_batches_into_parts(tmp_path):
     assert cut.returncode == 0, cut.stderr
     assert "warning: memory:" in cut.stderr and "one at a time" in cut.stderr, cut.stderr
     assert_same_folder(tmp_path / "cut", tmp_path / "one")
+
+
+DEMO_R1 = str(pathlib.Path(__file__).resolve().parents[2] / "models" / "demo-r1")
+CHOOSING = {"title": "choosing", "defaults": {"temperature": 1},
+            "entries": [{"prompt": "a red circle on a white background", "name": "red", "seeds": [1, 2], "best_of": 3},
+                        {"prompt": "a small blue square", "name": "blue", "seeds": [5]},
+                        {"prompt": "a red circle", "name": "planned", "seeds": [7], "plan": True, "best_of": 2}]}
+
+
+def test_best_of_and_plan_entries_record_their_choice_and_resume(tmp_path):
+    manifest = write_manifest(tmp_path / "choosing.json", CHOOSING)
+    args = lambda out, *extra: gallery_args(manifest, out, "--planner", DEMO_R1, "--batch", "2", *extra)
+    out = tmp_path / "out"
+    r = run(*args(out))
+    assert r.returncode == 0, r.stderr
+    index = json.loads((out / "gallery.json").read_text())
+    entries = {e["name"]: e for e in index["entries"]}
+    assert entries["red"]["best_of"] == 3 and "best_of" not in entries["blue"] and entries["planned"]["best_of"] == 2
+    plan = entries["planned"]["plan"]
+    assert plan.strip() and plan != "a red circle" and "plan" not in entries["red"]
+    images = {im["file"]: im for im in index["images"]}
+    assert sorted(images) == ["blue/5.png", "planned/7.png", "red/1.png", "red/2.png"]
+    for file, seed, n in [("red/1.png", 1, 3), ("red/2.png", 2, 3), ("planned/7.png", 7, 2)]:
+        text = Image.open(out / file).text
+        note = json.loads(text["best_of"])
+        assert note == images[file]["best_of"] and note["seed"] == seed and note["readout"] == "caption"
+        seeds = [c["seed"] for c in note["candidates"]]
+        scores = [c["score"] for c in note["candidates"]]
+        assert seeds == [seed + k * 2**32 for k in range(n)]  # candidate k of seed s: s + k * 2^32
+        assert note["chosen"] == scores.index(max(scores))
+        # The parameters name the winner, so `generate` with that seed draws this picture.
+        assert f", Seed: {seeds[note['chosen']]}, " in text["parameters"]
+        assert text["parameters"] == images[file]["parameters"]
+    planned = Image.open(out / "planned/7.png").text
+    assert planned["parameters"].startswith(plan + "\n")
+    assert json.loads(planned["plan"]) == {"prompt": "a red circle", "plan": plan, "planner": DEMO_R1}
+    assert images["planned/7.png"]["plan"] == plan and images["planned/7.png"]["prompt"] == "a red circle"
+    assert "best_of" not in Image.open(out / "blue/5.png").text
+    # A rerun finds every image done; a lost best-of image comes back byte for byte.
+    assert "nothing to render" in run(*args(out)).stdout
+    lost = (out / "red/2.png").read_bytes()
+    (out / "red/2.png").unlink()
+    r = run(*args(out))
+    assert r.returncode == 0 and "rendered 1 image " in r.stdout, r.stdout
+    assert (out / "red/2.png").read_bytes() == lost
+    # Two shards, one after the other, make the same folder.
+    shared = tmp_path / "shared"
+    for shard in ("2/2", "1/2"):
+        assert run(*args(shared, "--shard", shard)).returncode == 0
+    assert_same_folder(shared, out)
+    # Another readout is other settings: an error naming both, until --force.
+    error = assert_error(run(*args(out, "--best-of-readout", "yes")), 1, "red/1.png")
+    assert "best of 3 rated by caption" in error and "best of 3 rated by yes" in error
+    r = run(*args(out, "--best-of-readout", "yes", "--force"))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(Image.open(out / "red/1.png").text["best_of"])["readout"] == "yes"

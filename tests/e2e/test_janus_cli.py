@@ -1,5 +1,5 @@
 """`januskit generate`, `describe` and `meta` as a user runs them, on the tiny random Janus of
-tests/reference/make_janus_models.py (16 image tokens, 16x16 pixel images)."""
+tests/reference/make_janus_models.py (16 image tokens, 64x64 pixel images)."""
 import json
 import os
 import pathlib
@@ -38,10 +38,10 @@ def test_generate_files_metadata_seeds_and_json(tmp_path):
     for im in result["images"]:
         assert len(im["tokens"]) == 16 and all(0 <= t < 64 for t in im["tokens"])
         png = Image.open(im["file"])
-        assert png.size == (16, 16) and png.mode == "RGB"
+        assert png.size == (64, 64) and png.mode == "RGB"
         params = png.info["parameters"]
         assert params.startswith(im["prompt"] + "\n")
-        assert f"Seed: {im['seed']}" in params and "CFG scale: 5" in params and "Size: 16x16" in params
+        assert f"Seed: {im['seed']}" in params and "CFG scale: 5" in params and "Size: 64x64" in params
     assert pathlib.Path(result["grid"]).name == "cat_grid.png"
     # meta prints the parameters back
     meta = run("meta", str(files[2]))
@@ -255,3 +255,41 @@ def test_plan_flags_are_checked(tmp_path):
     r = run("generate", "a red circle", "--plan", "-o", str(tmp_path / "y.png"))
     assert_error(r, 1, "no description", "--plan-tokens")
     assert not (tmp_path / "y.png").exists()
+
+
+def edit_run(out, *extra):
+    """The fixture's picture edited by its first instruction, greedy, as `generate --image` runs it."""
+    expected = json.loads((FIXTURES / "expected.json").read_text())
+    r = run("-q", "generate", expected["edit_instructions"][0], "--image", str(FIXTURES / "images" / "photo.png"),
+            "-m", JANUS, "--temperature", "0", "--seed", "4", "-o", str(out), "--json", *extra)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout), expected
+
+
+def test_image_edit_follows_janus4o_procedure_and_records_its_source(tmp_path):
+    j, expected = edit_run(tmp_path / "a.png")
+    assert j["source"] == {"file": str(FIXTURES / "images" / "photo.png"), "image_cfg": 5.0}
+    (im,) = j["images"]
+    assert im["prompt_ids"] == expected["edit_prompt_ids"][0]
+    assert im["tokens"] == expected["edit_tokens"][0]
+    parameters = Image.open(im["file"]).text["parameters"]
+    assert parameters.startswith(expected["edit_instructions"][0] + "\n")
+    assert "Seed: 4, Image CFG scale: 5, Source image: photo.png, Size: 64x64" in parameters
+    again, _ = edit_run(tmp_path / "b.png")
+    assert pathlib.Path(again["images"][0]["file"]).read_bytes() == pathlib.Path(im["file"]).read_bytes()
+    # The second weight is used: another value draws another picture.
+    other, _ = edit_run(tmp_path / "c.png", "--image-cfg", "0")
+    assert other["source"]["image_cfg"] == 0 and other["images"][0]["tokens"] != im["tokens"]
+
+
+def test_image_edit_flags_and_bad_pictures(tmp_path):
+    (tmp_path / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    out = str(tmp_path / "x.png")
+    assert_error(run("generate", "x", "-m", JANUS, "--image", str(tmp_path / "broken.png"), "-o", out), 1, "broken.png")
+    assert_error(run("generate", "x", "-m", JANUS, "--image", str(tmp_path / "no.png"), "-o", out), 1, "no.png", "not found")
+    assert_error(run("generate", "x", "-m", JANUS, "--image-cfg", "2", "-o", out), 2, "--image-cfg", "--image")
+    photo = str(FIXTURES / "images" / "photo.png")
+    assert_error(run("generate", "x", "-m", JANUS, "--image", photo, "--image-cfg", "-1", "-o", out), 2, "--image-cfg")
+    assert_error(run("generate", "x", "-m", JANUS, "--image", photo, "--best-of", "2", "-o", out), 2, "--best-of")
+    assert_error(run("generate", "x", "-m", JANUS, "--image", photo, "--plan", "-o", out), 2, "--plan")
+    assert list(tmp_path.iterdir()) == [tmp_path / "broken.png"]

@@ -43,6 +43,7 @@ SYSTEM = ("You are a helpful language and vision assistant. You are able to unde
 TEXT_VOCAB = 400
 GRID = 4  # 64 px / 16 px patches: 16 image tokens
 CFG = 5.0
+EDIT_CFG2 = 5.0  # Janus-4o's cfg_weight2 default
 
 CORPUS = ["a red circle on a white background", "a small blue square in the top left corner",
           "Describe this image.", "What colour is the shape?", "a green star on a black background",
@@ -61,15 +62,17 @@ def make_tokenizer() -> Tokenizer:
     return tok
 
 
-def make_config(tok: Tokenizer) -> JanusConfig:
+def make_config(tok: Tokenizer, vq_levels: tuple = (1, 1, 2, 2, 4)) -> JanusConfig:
     return JanusConfig(
         text_config=dict(model_type="llama", vocab_size=TEXT_VOCAB, hidden_size=64, intermediate_size=128,
                          num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=4,
                          max_position_embeddings=512, rms_norm_eps=1e-6, tie_word_embeddings=False),
         vision_config=dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, image_size=64, patch_size=16,
                            mlp_ratio=2.0, projection_dim=64, depth=2, num_image_tokens=GRID * GRID),
+        # VQ-16's five levels (downsampling by 16), so that the VQ encoder reads the picture the
+        # understanding encoder reads, as in the real checkpoints (Janus-4o's editing needs both).
         vq_config=dict(embed_dim=8, num_embeddings=64, latent_channels=32, base_channels=32,
-                       channel_multiplier=[1, 1, 2], num_res_blocks=1, projection_dim=64, num_hidden_layers=2,
+                       channel_multiplier=list(vq_levels), num_res_blocks=1, projection_dim=64, num_hidden_layers=2,
                        image_token_embed_dim=64),
         image_token_id=tok.token_to_id("<image_placeholder>"), tie_word_embeddings=False,
         pad_token_id=tok.token_to_id(PAD), bos_token_id=tok.token_to_id(BOS), eos_token_id=tok.token_to_id(EOS))
@@ -204,6 +207,36 @@ def reference_image_generation(model, cond: list[int], pad: int, steps: int) -> 
     return out_tokens
 
 
+def reference_image_edit(model, ids: list[int], pixels: torch.Tensor, tok: Tokenizer, steps: int) -> list[int]:
+    """Janus-4o's README procedure (text-and-image-to-image), with the transformers modules: three rows
+    (full, partial, uncond); the placeholders of the full and partial rows take the picture's
+    understanding embeddings, the 576 (here 16) positions after the first <end_of_image> + 2 of the full
+    row its generation embeddings (its VQ codes through gen_embed + gen_aligner); the uncond row is
+    padded between BOS and the last token; cond = (full + w2 part) / (1 + w2), CFG, argmax."""
+    tokens = torch.tensor([ids, ids, ids])
+    tokens[2, 1:-1] = tok.token_to_id(PAD)
+    embeds = model.get_input_embeddings()(tokens)
+    seen = model.model.get_image_features(pixels).pooler_output[0]  # [N, D]
+    drawn = model.prepare_embeddings_for_image_generation(model.model.vqmodel.encode(pixels).image_tokens.view(1, -1))[0]
+    mask = tokens == tok.token_to_id("<image_placeholder>")
+    mask[2] = False
+    embeds[mask] = seen.repeat(2, 1)
+    offset = ids.index(tok.token_to_id("<end_of_image>")) + 2
+    embeds[0, offset:offset + drawn.shape[0]] = drawn
+    past, out_tokens = None, []
+    lm = model.model.language_model
+    for _ in range(steps):
+        out = lm(inputs_embeds=embeds, use_cache=True, past_key_values=past)
+        past = out.past_key_values
+        logits = model.model.generation_head(out.last_hidden_state[:, -1, :])
+        cond = (logits[0::3] + EDIT_CFG2 * logits[1::3]) / (1 + EDIT_CFG2)
+        guided = logits[2::3] + CFG * (cond - logits[2::3])
+        nxt = guided.argmax(-1)
+        out_tokens.append(int(nxt[0]))
+        embeds = model.prepare_embeddings_for_image_generation(torch.cat([nxt, nxt, nxt]).unsqueeze(-1))
+    return out_tokens
+
+
 def write_folder(folder: pathlib.Path, model, tok: Tokenizer) -> None:
     """config.json + model.safetensors (transformers names) + the tokenizer files."""
     folder.mkdir(parents=True)
@@ -288,6 +321,23 @@ def make(out_dir: pathlib.Path) -> None:
                                 generation_mode="image", past_key_values=DynamicCache(config=model.config.text_config))
             assert hf[0].tolist() == ref, (hf[0].tolist(), ref)
             expected["generation_tokens"].append(ref)
+        # Editing (Janus-4o): one picture, two instructions, each run alone as the README runs it.
+        n = GRID * GRID
+        blocks = ("<begin_of_image>" + "<image_placeholder>" * n + "<end_of_image>" +
+                  "<begin_of_image>" + PAD * n + "<end_of_image>")
+        edits = ["make the shape red", "a small blue square in the top left corner"]
+        expected["edit_instructions"] = edits
+        expected["edit_image"] = "photo.png"
+        expected["edit_cfg2"] = EDIT_CFG2
+        expected["edit_prompt_ids"] = processor_ids(
+            folder, tok, [f"<|User|>: {blocks}{e}\n\n<|Assistant|>:<begin_of_image>" for e in edits])
+        edit_pixels = normalize(preprocess(Image.open(out_dir / "images" / "photo.png"), 64))
+        expected["edit_tokens"] = [reference_image_edit(model, ids, edit_pixels, tok, n)
+                                   for ids in expected["edit_prompt_ids"]]
+        # Without the picture's generation view the reference would draw something else: the test
+        # compares against a reference that is sensitive to the part januskit could get wrong.
+        assert expected["edit_tokens"][0] != expected["generation_tokens"][0]
+
         images = model.decode_image_tokens(torch.tensor(expected["generation_tokens"])).float()  # [B, H, W, 3]
         tensors["generation_pixels"] = np.clip((images.numpy() + 1) / 2 * 255, 0, 255).astype(np.uint8)
         tensors["generation_pixels"] = torch.from_numpy(tensors["generation_pixels"]).contiguous()
@@ -296,7 +346,7 @@ def make(out_dir: pathlib.Path) -> None:
         codes = torch.randint(0, 64, (2, GRID * GRID), generator=torch.Generator().manual_seed(5))
         tensors["vq_codes"] = codes
         tensors["vq_decoded"] = model.model.vqmodel.decode(codes).float().contiguous()
-        vq_in = normalize(preprocess(Image.open(out_dir / "images" / "photo.png"), 16))
+        vq_in = normalize(preprocess(Image.open(out_dir / "images" / "photo.png"), 64))
         z = model.model.vqmodel.quant_conv(model.model.vqmodel.encoder(vq_in))
         tensors["vq_input"] = vq_in.contiguous()
         tensors["vq_latent"] = z.contiguous()

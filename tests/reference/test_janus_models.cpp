@@ -13,6 +13,7 @@
 #include "io/image.hpp"
 #include "io/model_dir.hpp"
 #include "models/janus.hpp"
+#include "pipelines/image_renderer.hpp"
 #include "pipelines/janus_model.hpp"
 #include "text/chat.hpp"
 #include "text/tokenizer.hpp"
@@ -69,6 +70,33 @@ std::vector<std::vector<int32_t>> generate_images(models::JanusModel& m, const F
     out.push_back(row);
   }
   return out;
+}
+
+// Janus-4o's text-and-image-to-image through the pipeline `generate --image` runs: the fixture's
+// picture edited by the instructions `which`, greedy, all in one batch. Returns each image's tokens
+// and prompt ids.
+std::pair<std::vector<std::vector<int32_t>>, std::vector<std::vector<int32_t>>> edit_images(
+    const Fixture& f, const std::vector<size_t>& which) {
+  pipelines::ImageRenderer renderer({.model = (root() / "janus").string(), .device = "cpu", .dtype = "f32"},
+                                    {.editing = true});
+  const std::string name = f.json["edit_image"].get<std::string>();
+  auto source = std::make_shared<const pipelines::SourcePicture>(pipelines::SourcePicture{
+      io::load_rgb(root() / "images" / name), {name, f.json["edit_cfg2"].get<double>()}});
+  std::vector<pipelines::ImageJob> jobs;
+  std::vector<size_t> batch;
+  for (size_t i : which) {
+    pipelines::ImageSettings settings{f.json["cfg"].get<double>(), 0.0, 0};
+    jobs.push_back({f.json["edit_instructions"][i].get<std::string>(), 0, settings, {}, {}, source});
+    batch.push_back(batch.size());
+  }
+  std::vector<std::vector<int32_t>> tokens(jobs.size()), prompts(jobs.size());
+  pipelines::RenderCallbacks callbacks;
+  callbacks.on_image = [&](const pipelines::RenderedImage& im) {
+    tokens[im.job] = im.tokens;
+    prompts[im.job] = im.prompt_ids;
+  };
+  renderer.render(jobs, {batch}, callbacks);
+  return {tokens, prompts};
 }
 
 }  // namespace
@@ -160,6 +188,22 @@ TEST(JanusGeneration, GreedyCfgTokensIdenticalAloneAndBatched) {
   auto both = generate_images(*m, f, {0, 1});
   EXPECT_EQ(both[0], ids_of(f.json["generation_tokens"][0]));
   EXPECT_EQ(both[1], ids_of(f.json["generation_tokens"][1]));
+}
+
+TEST(JanusEditing, PromptIdsMatchTheOfficialProcessor) {
+  Fixture f;
+  auto [tokens, prompts] = edit_images(f, {0, 1});
+  EXPECT_EQ(prompts[0], ids_of(f.json["edit_prompt_ids"][0]));
+  EXPECT_EQ(prompts[1], ids_of(f.json["edit_prompt_ids"][1]));
+}
+
+TEST(JanusEditing, GreedyTokensOfJanus4oProcedureAloneAndBatched) {
+  Fixture f;
+  EXPECT_EQ(edit_images(f, {0}).first[0], ids_of(f.json["edit_tokens"][0]));
+  // Two instructions of different lengths in one batch: three left-aligned rows per image.
+  auto both = edit_images(f, {0, 1}).first;
+  EXPECT_EQ(both[0], ids_of(f.json["edit_tokens"][0]));
+  EXPECT_EQ(both[1], ids_of(f.json["edit_tokens"][1]));
 }
 
 TEST(JanusGeneration, DecodedImagesWithinOneGreyLevel) {

@@ -15,6 +15,9 @@ void add_gallery_command(CLI::App& app) {
     uint64_t seed = 0;
     double cfg = 0, temperature = 0;
     int64_t top_k = 0;
+    int64_t best_of = 1;
+    bool plan = false;
+    std::string readout = "caption", planner;
   };
   auto flags = std::make_shared<Flags>();
   auto& f = *flags;
@@ -33,6 +36,15 @@ void add_gallery_command(CLI::App& app) {
   cmd->add_option("--cfg", f.cfg, "CFG weight for entries that set none (default: the model's, else 5)");
   cmd->add_option("--temperature", f.temperature, "Temperature for entries that set none (default: the model's, else 1; 0 = argmax)");
   cmd->add_option("--top-k", f.top_k, "Top-k for entries that set none (default: the model's, else 0 = off)");
+  cmd->add_option("--best-of", f.best_of,
+                  "Candidates per image for entries that set no best_of: the one the model's own understanding "
+                  "rates best is kept (candidate k of seed s uses s + k * 2^32)");
+  cmd->add_option("--best-of-readout", f.readout, "How candidates are rated: caption or yes (see generate --help)")
+      ->check(CLI::IsMember({"caption", "yes"}))
+      ->capture_default_str();
+  cmd->add_flag("--plan", f.plan, "Entries that set no plan draw a language model's concrete description of their prompt");
+  cmd->add_option("--planner", f.planner, "Model folder that writes the plans (default: the Janus model's own language model)");
+  cmd->add_option("--plan-tokens", f.options.plan_tokens, "New tokens of a plan")->capture_default_str();
   cmd->callback([flags, cmd] {
     auto& f = *flags;
     auto& o = f.options;
@@ -45,6 +57,15 @@ void add_gallery_command(CLI::App& app) {
     if (cmd->count("--cfg") > 0) o.defaults.settings.cfg = f.cfg;
     if (cmd->count("--temperature") > 0) o.defaults.settings.temperature = f.temperature;
     if (cmd->count("--top-k") > 0) o.defaults.settings.top_k = f.top_k;
+    if (cmd->count("--best-of") > 0) o.defaults.best_of = f.best_of;
+    if (f.plan) o.defaults.plan = true;
+    o.readout = pipelines::parse_score_readout(f.readout);
+    if (!f.planner.empty()) {
+      pipelines::ModelRequest planner = o.model;
+      planner.model = f.planner;
+      planner.quant.clear();
+      o.planner = planner;
+    }
     std::cout << pipelines::gallery_summary(pipelines::render_gallery(o)) << std::flush;
   });
 }

@@ -1,9 +1,11 @@
-// januskit generate "PROMPT" [PROMPT...]: Janus-Pro text-to-image.
+// januskit generate "PROMPT" [PROMPT...]: Janus-Pro text-to-image, or with --image an edit of a
+// picture by instruction (Janus-4o).
 #include <nlohmann/json.hpp>
 
 #include <iostream>
 
 #include "commands.hpp"
+#include "core/error.hpp"
 #include "pipelines/generate_images.hpp"
 
 namespace januskit::cli {
@@ -16,6 +18,7 @@ void add_generate_command(CLI::App& app) {
     bool json = false;
     std::string readout = "caption";
     std::string planner;
+    std::string image;
   };
   auto flags = std::make_shared<Flags>();
   auto& o = flags->options;
@@ -48,6 +51,13 @@ void add_generate_command(CLI::App& app) {
                   "language model)");
   cmd->add_option("--plan-tokens", o.plan_tokens, "New tokens of a plan, a reasoning planner's thinking included")
       ->capture_default_str();
+  cmd->add_option("--image", flags->image,
+                  "Edit this picture: each prompt is an instruction about it (\"make the sky red\"); for "
+                  "Janus-4o-style models trained on text-and-image-to-image");
+  cmd->add_option("--image-cfg", o.image_cfg,
+                  "With --image: weight of the instruction-and-picture condition against the instruction "
+                  "with the picture's understanding view alone (Janus-4o's cfg_weight2)")
+      ->capture_default_str();
   cmd->add_flag("--grid", o.grid, "Also write a contact sheet of all images (<output>_grid.png)");
   cmd->add_flag("--json", flags->json, "Print JSON: per image the file, seed and image token ids");
   cmd->callback([flags, cmd] {
@@ -55,6 +65,8 @@ void add_generate_command(CLI::App& app) {
     f.options.model = f.model.request();
     if (cmd->count("--seed") > 0) f.options.seed = f.seed;
     f.options.readout = pipelines::parse_score_readout(f.readout);
+    f.options.image = f.image;
+    if (f.image.empty() && cmd->count("--image-cfg") > 0) throw UsageError("--image-cfg needs --image");
     if (!f.planner.empty()) {
       pipelines::ModelRequest planner = f.options.model;
       planner.model = f.planner;
