@@ -12,6 +12,7 @@
 #include <string>
 
 #include "core/rng.hpp"
+#include "engine/image_generator.hpp"
 #include "io/model_dir.hpp"
 #include "io/safetensors.hpp"
 #include "models/janus.hpp"
@@ -26,6 +27,15 @@ inline at::Tensor full_sequence_logits(engine::LanguageModel& m, const std::vect
   engine::ForwardBatch b = cache.plan(n);
   at::Tensor ids = at::tensor(std::vector<int64_t>(seq.begin(), seq.end())).view({1, n});
   return m.lm_logits(m.forward(m.embed_tokens(ids), b, cache));
+}
+
+// A text-to-image request: conditional and unconditional ids and the image's seed.
+inline engine::ImageRequest image_request(std::vector<int32_t> cond, std::vector<int32_t> uncond, uint64_t seed) {
+  engine::ImageRequest r;
+  r.cond_ids = std::move(cond);
+  r.uncond_ids = std::move(uncond);
+  r.seed = seed;
+  return r;
 }
 
 struct LlamaShape {

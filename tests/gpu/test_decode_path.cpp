@@ -23,14 +23,6 @@ using namespace januskit::engine;
 
 namespace {
 
-// A text-to-image request: conditional and unconditional ids and the image's seed.
-engine::ImageRequest image_request(std::vector<int32_t> cond, std::vector<int32_t> uncond, uint64_t seed) {
-  engine::ImageRequest r;
-  r.cond_ids = std::move(cond);
-  r.uncond_ids = std::move(uncond);
-  r.seed = seed;
-  return r;
-}
 
 const c10::Device kGpu(c10::kCUDA, 0);
 const c10::Device kCpu(c10::kCPU);
@@ -200,9 +192,9 @@ TEST(GpuDecodePath, ImageGeneratorMatchesCpu) {
   auto gpu = test::janus_on(*cpu, dir, kGpu, at::kFloat);
   std::filesystem::remove_all(dir);
   ImageGenerator on_cpu(*cpu), on_gpu(*gpu);
-  std::vector<ImageRequest> images = {image_request({1, 2, 3, 4, 9}, {1, 0, 0, 0, 9}, 10),
-                                      image_request({1, 5, 9}, {1, 0, 9}, 11),
-                                      image_request({1, 2, 3, 4, 9}, {1, 0, 0, 0, 9}, 12)};
+  std::vector<ImageRequest> images = {test::image_request({1, 2, 3, 4, 9}, {1, 0, 0, 0, 9}, 10),
+                                      test::image_request({1, 5, 9}, {1, 0, 9}, 11),
+                                      test::image_request({1, 2, 3, 4, 9}, {1, 0, 0, 0, 9}, 12)};
   for (double temperature : {0.0, 1.0, 1.0}) {  // the repeat replays the captured graph
     ImageGenerationOptions o;
     o.temperature = temperature;

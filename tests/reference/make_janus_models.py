@@ -193,17 +193,21 @@ def reference_image_generation(model, cond: list[int], pad: int, steps: int) -> 
     """The original Janus loop: interleaved rows, CFG, argmax, gen_embed + gen_aligner feedback."""
     tokens = torch.tensor([cond, cond])
     tokens[1, 1:-1] = pad
-    embeds = model.get_input_embeddings()(tokens)
+    return guided_argmax_loop(model, model.get_input_embeddings()(tokens), steps,
+                              lambda logits: logits[1::2] + CFG * (logits[0::2] - logits[1::2]))
+
+
+def guided_argmax_loop(model, embeds: torch.Tensor, steps: int, guide) -> list[int]:
+    """One image's rows decoded together: `guide` mixes their image-token logits, the argmax is fed
+    back to every row through gen_embed + gen_aligner."""
     past, out_tokens = None, []
     lm = model.model.language_model
     for _ in range(steps):
         out = lm(inputs_embeds=embeds, use_cache=True, past_key_values=past)
         past = out.past_key_values
-        logits = model.model.generation_head(out.last_hidden_state[:, -1, :])
-        guided = logits[1::2] + CFG * (logits[0::2] - logits[1::2])
-        nxt = guided.argmax(-1)
+        nxt = guide(model.model.generation_head(out.last_hidden_state[:, -1, :])).argmax(-1)
         out_tokens.append(int(nxt[0]))
-        embeds = model.prepare_embeddings_for_image_generation(torch.cat([nxt, nxt]).unsqueeze(-1))
+        embeds = model.prepare_embeddings_for_image_generation(nxt.repeat(embeds.shape[0]).unsqueeze(-1))
     return out_tokens
 
 
@@ -223,18 +227,11 @@ def reference_image_edit(model, ids: list[int], pixels: torch.Tensor, tok: Token
     embeds[mask] = seen.repeat(2, 1)
     offset = ids.index(tok.token_to_id("<end_of_image>")) + 2
     embeds[0, offset:offset + drawn.shape[0]] = drawn
-    past, out_tokens = None, []
-    lm = model.model.language_model
-    for _ in range(steps):
-        out = lm(inputs_embeds=embeds, use_cache=True, past_key_values=past)
-        past = out.past_key_values
-        logits = model.model.generation_head(out.last_hidden_state[:, -1, :])
+
+    def guide(logits):
         cond = (logits[0::3] + EDIT_CFG2 * logits[1::3]) / (1 + EDIT_CFG2)
-        guided = logits[2::3] + CFG * (cond - logits[2::3])
-        nxt = guided.argmax(-1)
-        out_tokens.append(int(nxt[0]))
-        embeds = model.prepare_embeddings_for_image_generation(torch.cat([nxt, nxt, nxt]).unsqueeze(-1))
-    return out_tokens
+        return logits[2::3] + CFG * (cond - logits[2::3])
+    return guided_argmax_loop(model, embeds, steps, guide)
 
 
 def write_folder(folder: pathlib.Path, model, tok: Tokenizer) -> None:

@@ -19,14 +19,6 @@ using namespace januskit::engine;
 
 namespace {
 
-// A text-to-image request: conditional and unconditional ids and the image's seed.
-engine::ImageRequest image_request(std::vector<int32_t> cond, std::vector<int32_t> uncond, uint64_t seed) {
-  engine::ImageRequest r;
-  r.cond_ids = std::move(cond);
-  r.uncond_ids = std::move(uncond);
-  r.seed = seed;
-  return r;
-}
 
 GenerationOptions with_loop(GenerationOptions o, DecodeLoop loop) {
   o.decode_loop = loop;
@@ -167,9 +159,9 @@ TEST(DeviceLoop, ImagesMatchEagerLoop) {
   auto model = test::random_janus();
   ImageGenerator device(*model), eager(*model);
   // Three images (bucket 4) of two prompt lengths.
-  std::vector<ImageRequest> images = {image_request({1, 2, 3, 4, 9}, {1, 0, 0, 0, 9}, 10),
-                                      image_request({1, 5, 9}, {1, 0, 9}, 11),
-                                      image_request({1, 2, 3, 4, 9}, {1, 0, 0, 0, 9}, 12)};
+  std::vector<ImageRequest> images = {test::image_request({1, 2, 3, 4, 9}, {1, 0, 0, 0, 9}, 10),
+                                      test::image_request({1, 5, 9}, {1, 0, 9}, 11),
+                                      test::image_request({1, 2, 3, 4, 9}, {1, 0, 0, 0, 9}, 12)};
   for (double temperature : {0.0, 1.0}) {
     ImageGenerationOptions o;
     o.temperature = temperature;
