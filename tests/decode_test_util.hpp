@@ -47,11 +47,12 @@ struct LlamaShape {
   int64_t layers = 2;
   int64_t vocab = 97;
   int64_t max_positions = 256;
+  bool qwen3 = false;     // no biases, RMSNorm over each head of q and k (overrides qwen2)
 };
 
 inline models::LlamaConfig llama_config(const LlamaShape& s) {
   models::LlamaConfig c;
-  c.architecture = s.qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM";
+  c.architecture = s.qwen3 ? "Qwen3ForCausalLM" : s.qwen2 ? "Qwen2ForCausalLM" : "LlamaForCausalLM";
   c.vocab_size = s.vocab;
   c.hidden_size = s.heads * s.head_dim;
   c.intermediate_size = 2 * c.hidden_size + 16;
@@ -60,7 +61,8 @@ inline models::LlamaConfig llama_config(const LlamaShape& s) {
   c.num_kv_heads = s.kv_heads;
   c.head_dim = s.head_dim;
   c.max_positions = s.max_positions;
-  c.qkv_bias = s.qwen2;
+  c.qkv_bias = s.qwen2 && !s.qwen3;
+  c.qk_norm = s.qwen3;
   c.rope.rotary_dim = s.head_dim;
   if (s.llama3) {
     c.rope.theta = 500000.0;
@@ -87,6 +89,8 @@ inline std::unique_ptr<models::LlamaModel> llama_on(models::LlamaModel& m, c10::
     M.input_norm = move(L.input_norm);
     M.qkv = move_linear(L.qkv);
     M.o = move_linear(L.o);
+    M.q_norm = move(L.q_norm);
+    M.k_norm = move(L.k_norm);
     M.post_norm = move(L.post_norm);
     M.gate_up = move_linear(L.gate_up);
     M.down = move_linear(L.down);

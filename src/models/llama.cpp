@@ -75,10 +75,12 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& s
     c.architecture = j["architectures"][0].get<std::string>();
   }
   const std::string model_type = json_field<std::string>(j, "model_type", "llama", source);
-  const bool qwen2 = model_type == "qwen2" || c.architecture == "Qwen2ForCausalLM";
-  c.vocab_size = json_field<int64_t>(j, "vocab_size", qwen2 ? 151936 : 32000, source);
+  const bool qwen3 = model_type == "qwen3" || c.architecture == "Qwen3ForCausalLM";
+  const bool qwen2 = !qwen3 && (model_type == "qwen2" || c.architecture == "Qwen2ForCausalLM");
+  const bool qwen = qwen2 || qwen3;
+  c.vocab_size = json_field<int64_t>(j, "vocab_size", qwen ? 151936 : 32000, source);
   c.hidden_size = json_field<int64_t>(j, "hidden_size", 4096, source);
-  c.intermediate_size = json_field<int64_t>(j, "intermediate_size", qwen2 ? 22016 : 11008, source);
+  c.intermediate_size = json_field<int64_t>(j, "intermediate_size", qwen ? 22016 : 11008, source);
   c.num_layers = json_field<int64_t>(j, "num_hidden_layers", 32, source);
   c.num_heads = json_field<int64_t>(j, "num_attention_heads", 32, source);
   c.num_kv_heads = json_field<int64_t>(j, "num_key_value_heads", c.num_heads, source);
@@ -87,20 +89,24 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& s
                         {c.num_heads, "num_attention_heads"}, {c.num_kv_heads, "num_key_value_heads"}}) {
     require_positive(v, key, source);
   }
-  c.head_dim = json_field<int64_t>(j, "head_dim", c.hidden_size / c.num_heads, source);
+  // Qwen3Config's head_dim defaults to 128 whatever hidden_size / heads is.
+  c.head_dim = json_field<int64_t>(j, "head_dim", qwen3 ? 128 : c.hidden_size / c.num_heads, source);
   require_positive(c.head_dim, "head_dim", source);
   if (c.num_heads % c.num_kv_heads != 0) {
     throw FileError(source, cat("num_attention_heads (", c.num_heads, ") must be a multiple of num_key_value_heads (",
                                 c.num_kv_heads, ")"));
   }
-  c.max_positions = json_field<int64_t>(j, "max_position_embeddings", qwen2 ? 32768 : 2048, source);
+  c.max_positions = json_field<int64_t>(j, "max_position_embeddings", qwen ? 32768 : 2048, source);
   c.rms_norm_eps = json_field<double>(j, "rms_norm_eps", 1e-6, source);
   c.rope = parse_rope(j, c.head_dim, source);
+  if (qwen && json_field<bool>(j, "use_sliding_window", false, source)) {
+    throw FileError(source, "use_sliding_window: sliding-window attention is not supported");
+  }
   if (qwen2) {
     c.qkv_bias = true;
-    if (json_field<bool>(j, "use_sliding_window", false, source)) {
-      throw FileError(source, "use_sliding_window: sliding-window attention is not supported");
-    }
+  } else if (qwen3) {
+    c.qkv_bias = c.o_bias = json_field<bool>(j, "attention_bias", false, source);
+    c.qk_norm = true;
   } else {
     c.qkv_bias = c.o_bias = json_field<bool>(j, "attention_bias", false, source);
     c.mlp_bias = json_field<bool>(j, "mlp_bias", false, source);
@@ -112,10 +118,10 @@ LlamaConfig LlamaConfig::from_json(const nlohmann::json& j, const std::string& s
 }
 
 nlohmann::json LlamaConfig::to_json() const {
-  const bool qwen2 = architecture == "Qwen2ForCausalLM";
+  const bool qwen2 = architecture == "Qwen2ForCausalLM", qwen3 = architecture == "Qwen3ForCausalLM";
   nlohmann::json j = {
       {"architectures", {architecture}},
-      {"model_type", qwen2 ? "qwen2" : "llama"},
+      {"model_type", qwen2 ? "qwen2" : qwen3 ? "qwen3" : "llama"},
       {"vocab_size", vocab_size},
       {"hidden_size", hidden_size},
       {"intermediate_size", intermediate_size},
@@ -129,10 +135,8 @@ nlohmann::json LlamaConfig::to_json() const {
       {"hidden_act", "silu"},
       {"tie_word_embeddings", tie_word_embeddings},
   };
-  if (!qwen2) {
-    j["attention_bias"] = qkv_bias;
-    j["mlp_bias"] = mlp_bias;
-  }
+  if (!qwen2) j["attention_bias"] = qkv_bias;
+  if (!qwen2 && !qwen3) j["mlp_bias"] = mlp_bias;
   switch (rope.scaling) {
     case nn::RopeConfig::Scaling::none: j["rope_scaling"] = nullptr; break;
     case nn::RopeConfig::Scaling::linear: j["rope_scaling"] = {{"rope_type", "linear"}, {"factor", rope.factor}}; break;
@@ -151,6 +155,7 @@ int64_t LlamaConfig::parameter_count() const {
   if (qkv_bias) layer += qkv;
   if (o_bias) layer += d;
   if (mlp_bias) layer += 2 * intermediate_size + d;
+  if (qk_norm) layer += 2 * head_dim;
   return vocab_size * d * (tie_word_embeddings ? 1 : 2) + num_layers * layer + d;
 }
 
@@ -171,6 +176,10 @@ std::unique_ptr<LlamaModel> LlamaModel::load(const LlamaConfig& c, io::WeightLoa
     L.qkv = load_linear(source, {{p + "self_attn.q_proj", q_rows}, {p + "self_attn.k_proj", kv_rows}, {p + "self_attn.v_proj", kv_rows}},
                         d, c.qkv_bias, policy);
     L.o = load_linear(source, {{p + "self_attn.o_proj", d}}, q_rows, c.o_bias, policy);
+    if (c.qk_norm) {
+      L.q_norm = w.take(p + "self_attn.q_norm.weight", {hd});
+      L.k_norm = w.take(p + "self_attn.k_norm.weight", {hd});
+    }
     L.post_norm = w.take(p + "post_attention_layernorm.weight", {d});
     L.gate_up = load_linear(source, {{p + "mlp.gate_proj", inter}, {p + "mlp.up_proj", inter}}, d, c.mlp_bias, policy);
     L.down = load_linear(source, {{p + "mlp.down_proj", d}}, inter, c.mlp_bias, policy);
@@ -222,6 +231,10 @@ std::unique_ptr<LlamaModel> LlamaModel::random(const LlamaConfig& c, at::ScalarT
     L.input_norm = at::ones({d}, opts);
     L.qkv = layer(qkv, d, c.qkv_bias);
     L.o = layer(d, c.num_heads * hd, c.o_bias);
+    if (c.qk_norm) {
+      L.q_norm = at::ones({hd}, opts);
+      L.k_norm = at::ones({hd}, opts);
+    }
     L.post_norm = at::ones({d}, opts);
     L.gate_up = layer(2 * c.intermediate_size, d, c.mlp_bias);
     L.down = layer(d, c.intermediate_size, c.mlp_bias);
@@ -246,7 +259,8 @@ int64_t LlamaModel::weight_bytes() const {
   int64_t total = bytes(weights_.embed) + bytes(weights_.norm);
   if (!config_.tie_word_embeddings) total += linear(weights_.lm_head);
   for (const auto& L : weights_.layers) {
-    total += bytes(L.input_norm) + bytes(L.post_norm) + linear(L.qkv) + linear(L.o) + linear(L.gate_up) + linear(L.down);
+    total += bytes(L.input_norm) + bytes(L.post_norm) + bytes(L.q_norm) + bytes(L.k_norm) + linear(L.qkv) + linear(L.o) +
+             linear(L.gate_up) + linear(L.down);
   }
   return total;
 }
@@ -278,6 +292,10 @@ at::Tensor LlamaModel::decode_step(const at::Tensor& embeds, const engine::Decod
     at::Tensor q = qkv.narrow(1, 0, H * hd).view({B, H, hd});
     at::Tensor k = qkv.narrow(1, H * hd, KVH * hd).view({B, KVH, hd});
     at::Tensor v = qkv.narrow(1, (H + KVH) * hd, KVH * hd).view({B, KVH, hd});
+    if (config_.qk_norm) {
+      q = nn::rms_norm(q, L.q_norm, eps);
+      k = nn::rms_norm(k, L.k_norm, eps);
+    }
     nn::rope_cache_write(q, k, v, in.positions, rope_, cache.keys(layer), cache.values(layer), in.slot);
     at::Tensor attn = nn::decode_attention(q, cache.keys(layer), cache.values(layer), cache.row_start_tensor(), in.slot,
                                            scale, cache.decode_workspace());  // [B, H, d]
@@ -312,6 +330,10 @@ at::Tensor LlamaModel::layer_forward(int64_t index, const at::Tensor& x, const a
     q = qkv.narrow(-1, 0, H * hd).view({B, T, H, hd});
     k = qkv.narrow(-1, H * hd, KVH * hd).view({B, T, KVH, hd});
     v = qkv.narrow(-1, (H + KVH) * hd, KVH * hd).view({B, T, KVH, hd}).transpose(1, 2);
+    if (config_.qk_norm) {
+      q = nn::rms_norm(q, L.q_norm, config_.rms_norm_eps);
+      k = nn::rms_norm(k, L.k_norm, config_.rms_norm_eps);
+    }
     nn::apply_rope_(q, k, batch.positions, rope_);
     q = q.transpose(1, 2);
     k = k.transpose(1, 2);
@@ -321,8 +343,13 @@ at::Tensor LlamaModel::layer_forward(int64_t index, const at::Tensor& x, const a
     std::vector<at::Tensor> parts = qkv.split_with_sizes({H * hd, KVH * hd, KVH * hd}, -1);
     at::Tensor c = cos, s = sin;
     if (!c.defined()) std::tie(c, s) = rope_.cos_sin(batch.positions);
-    q = rope_.apply(parts[0].view({B, T, H, hd}).transpose(1, 2), c, s);
-    k = rope_.apply(parts[1].view({B, T, KVH, hd}).transpose(1, 2), c, s);
+    at::Tensor q_heads = parts[0].view({B, T, H, hd}), k_heads = parts[1].view({B, T, KVH, hd});
+    if (config_.qk_norm) {
+      q_heads = nn::rms_norm(q_heads, L.q_norm, config_.rms_norm_eps);
+      k_heads = nn::rms_norm(k_heads, L.k_norm, config_.rms_norm_eps);
+    }
+    q = rope_.apply(q_heads.transpose(1, 2), c, s);
+    k = rope_.apply(k_heads.transpose(1, 2), c, s);
     v = parts[2].view({B, T, KVH, hd}).transpose(1, 2);
   }
   cache.write(index, batch, k, v);
@@ -347,6 +374,10 @@ std::vector<at::Tensor> LlamaModel::parameters() const {
     for (const nn::Linear* l : {&L.qkv, &L.o}) {
       out.push_back(dense(*l));
       if (l->bias().defined()) out.push_back(l->bias());
+    }
+    if (L.q_norm.defined()) {
+      out.push_back(L.q_norm);
+      out.push_back(L.k_norm);
     }
     out.push_back(L.post_norm);
     for (const nn::Linear* l : {&L.gate_up, &L.down}) {
@@ -378,6 +409,10 @@ std::vector<std::pair<std::string, at::Tensor>> LlamaModel::state_dict(const Lla
     }
     out.emplace_back(p + "self_attn.o_proj.weight", dense(L.o));
     if (L.o.bias().defined()) out.emplace_back(p + "self_attn.o_proj.bias", L.o.bias());
+    if (L.q_norm.defined()) {
+      out.emplace_back(p + "self_attn.q_norm.weight", L.q_norm);
+      out.emplace_back(p + "self_attn.k_norm.weight", L.k_norm);
+    }
     out.emplace_back(p + "post_attention_layernorm.weight", L.post_norm);
     auto gu = dense(L.gate_up).chunk(2, 0);
     out.emplace_back(p + "mlp.gate_proj.weight", gu[0]);

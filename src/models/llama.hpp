@@ -1,5 +1,6 @@
-// The Llama-family decoder: Llama 2/3 (GQA, llama3 RoPE frequency scaling), Qwen2 (q/k/v bias), and
-// the language model inside Janus-Pro (a plain Llama). Tied or untied output head.
+// The Llama-family decoder: Llama 2/3 (GQA, llama3 RoPE frequency scaling), Qwen2 (q/k/v bias),
+// Qwen3 (no biases, an RMSNorm over every head of q and k before RoPE, head_dim set apart from
+// hidden_size / heads), and the language model inside Janus-Pro (a plain Llama). Tied or untied head.
 //
 // Layer: x += o(attn(rope(q), rope(k), v)) over rms_norm(x); x += down(silu(gate) * up) over rms_norm(x).
 // Weights are held fused where that saves work: q/k/v as one [(H + 2·KVH)·d, D] matrix and gate/up as
@@ -39,9 +40,10 @@ struct LlamaConfig {
   bool qkv_bias = false;  // Qwen2: always; Llama: attention_bias
   bool o_bias = false;    // Llama attention_bias only
   bool mlp_bias = false;
+  bool qk_norm = false;   // Qwen3: q_norm/k_norm, RMSNorm over each head's d dims before RoPE
   bool tie_word_embeddings = false;
 
-  // From a transformers config.json object (LlamaConfig/Qwen2Config defaults for absent keys, both the
+  // From a transformers config.json object (LlamaConfig/Qwen2Config/Qwen3Config defaults for absent keys, both the
   // rope_theta/rope_scaling and the newer rope_parameters spellings). `source` names the file in errors.
   static LlamaConfig from_json(const nlohmann::json& json, const std::string& source);
   nlohmann::json to_json() const;
@@ -58,6 +60,8 @@ struct LlamaLayerWeights {
   at::Tensor input_norm;  // [D]
   nn::Linear qkv;         // [(H + 2·KVH)·d, D] q, k, v projections stacked (with Qwen2's biases)
   nn::Linear o;           // [D, H·d]
+  at::Tensor q_norm;      // [d] (Qwen3; undefined otherwise)
+  at::Tensor k_norm;      // [d]
   at::Tensor post_norm;   // [D]
   nn::Linear gate_up;     // [2·I, D] gate then up
   nn::Linear down;        // [D, I]

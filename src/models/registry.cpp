@@ -15,7 +15,8 @@ namespace januskit::models {
 const std::vector<std::string>& supported_architectures() {
   static const std::vector<std::string> list = {
       "LlamaForCausalLM (Llama, R1-Distill-Llama)",
-      "Qwen2ForCausalLM (Qwen2, R1-Distill-Qwen)",
+      "Qwen2ForCausalLM (Qwen2, R1-Distill-Qwen, QwQ)",
+      "Qwen3ForCausalLM (Qwen3, R1-0528-Qwen3)",
       "MultiModalityCausalLM (Janus-Pro, deepseek-ai format)",
       "JanusForConditionalGeneration (Janus-Pro, transformers format)",
   };
@@ -38,8 +39,10 @@ ArchitectureInfo detect_architecture(const io::ModelDir& dir) {
     arch = config["architectures"][0].get<std::string>();
   }
   std::string model_type = config.value("model_type", std::string());
-  if (arch == "LlamaForCausalLM" || arch == "Qwen2ForCausalLM" || (arch.empty() && (model_type == "llama" || model_type == "qwen2"))) {
-    return {ModelKind::text_decoder, arch.empty() ? (model_type == "qwen2" ? "Qwen2ForCausalLM" : "LlamaForCausalLM") : arch};
+  if (arch == "LlamaForCausalLM" || arch == "Qwen2ForCausalLM" || arch == "Qwen3ForCausalLM" ||
+      (arch.empty() && (model_type == "llama" || model_type == "qwen2" || model_type == "qwen3"))) {
+    const char* by_type = model_type == "qwen2" ? "Qwen2ForCausalLM" : model_type == "qwen3" ? "Qwen3ForCausalLM" : "LlamaForCausalLM";
+    return {ModelKind::text_decoder, arch.empty() ? by_type : arch};
   }
   if (arch == "MultiModalityCausalLM" || arch == "JanusForConditionalGeneration" || model_type == "multi_modality" ||
       model_type == "janus") {

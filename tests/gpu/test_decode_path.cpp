@@ -87,7 +87,8 @@ TEST(GpuDecodePath, DecodeStepMatchesCpuForwardInF32) {
   for (const auto& [name, shape] : std::vector<std::pair<std::string, test::LlamaShape>>{
            {"llama gqa d16", {}},
            {"qwen2 bias llama3 rope d128 group 4", {true, true, 128, 4, 1, 2, 97, 256}},
-           {"mha d32", {false, false, 32, 4, 4, 2, 97, 256}}}) {
+           {"mha d32", {false, false, 32, 4, 4, 2, 97, 256}},
+           {"qwen3 qk-norm d64", {false, false, 64, 4, 2, 2, 97, 256, true}}}) {
     auto cpu = test::random_llama(shape);
     auto gpu = test::llama_on(*cpu, kGpu, at::kFloat);
     compare_decode_steps(*cpu, *gpu, 1e-4, name);

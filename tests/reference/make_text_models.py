@@ -1,10 +1,13 @@
-"""Tiny random Qwen2 and Llama decoders with transformers, and what transformers computes with them.
+"""Tiny random Qwen2, Qwen3 and Llama decoders with transformers, and what transformers computes with them.
 
 Folders written (each a real model folder: config.json, model.safetensors, tokenizer.json,
 tokenizer_config.json, generation_config.json):
   qwen2/          Qwen2ForCausalLM: q/k/v biases, GQA (4 heads, 2 KV heads), untied head
   llama3/         LlamaForCausalLM: GQA, llama3 RoPE frequency scaling, untied head
   llama3_tied/    the same architecture with tie_word_embeddings
+  qwen3/          Qwen3ForCausalLM: no biases, q/k RMSNorm per head, head_dim 32 apart from
+                  hidden_size / heads (16), GQA, untied head
+  qwen3_tied/     the same with tie_word_embeddings (as Qwen3-0.6B to 4B ship)
 and per folder expected.safetensors + expected.json:
   logits_f32      [1, T, V] full-sequence logits of `sequence` (f32)
   logits_bf16     the same with the model cast to bfloat16 (compared with a bf16 tolerance)
@@ -20,7 +23,7 @@ import pathlib
 import torch
 from safetensors.torch import save_file
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM
+from transformers import LlamaConfig, LlamaForCausalLM, Qwen2Config, Qwen2ForCausalLM, Qwen3Config, Qwen3ForCausalLM
 
 from fixture_util import seed_everything, write_json
 
@@ -129,3 +132,8 @@ def make(out_dir: pathlib.Path) -> None:
     make_one(out_dir / "llama3", LlamaForCausalLM(LlamaConfig(**common, **llama3, tie_word_embeddings=False)), tok)
     seed_everything(3)
     make_one(out_dir / "llama3_tied", LlamaForCausalLM(LlamaConfig(**common, **llama3, tie_word_embeddings=True)), tok)
+    qwen3 = dict(common, head_dim=32, rope_theta=1000000.0)
+    seed_everything(4)
+    make_one(out_dir / "qwen3", Qwen3ForCausalLM(Qwen3Config(**qwen3, tie_word_embeddings=False)), tok)
+    seed_everything(5)
+    make_one(out_dir / "qwen3_tied", Qwen3ForCausalLM(Qwen3Config(**qwen3, tie_word_embeddings=True)), tok)

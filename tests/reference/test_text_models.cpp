@@ -1,4 +1,4 @@
-// Llama/Qwen2 decoders against transformers on tiny random models (tests/reference/make_text_models.py).
+// Llama/Qwen2/Qwen3 decoders against transformers on tiny random models (tests/reference/make_text_models.py).
 #include <gtest/gtest.h>
 
 #include <ATen/ATen.h>
@@ -77,4 +77,4 @@ TEST_P(TextModelReference, BatchOfThreePromptsEqualsEachAlone) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Tiny, TextModelReference, testing::Values("qwen2", "llama3", "llama3_tied"));
+INSTANTIATE_TEST_SUITE_P(Tiny, TextModelReference, testing::Values("qwen2", "llama3", "llama3_tied", "qwen3", "qwen3_tied"));

@@ -93,6 +93,22 @@ TEST(DeviceLoop, PenaltiesMinPVocabLimitAndSharedPrompt) {
   }
 }
 
+TEST(DeviceLoop, Qwen3QkNormAndSeparateHeadDim) {
+  test::LlamaShape shape;
+  shape.qwen3 = true;
+  shape.head_dim = 32;  // q/k/v rows 4 * 32 while hidden_size stays heads * head_dim below
+  auto model = test::random_llama(shape);
+  // Norm weights away from 1, so that a missing or misplaced q/k norm changes the tokens.
+  for (auto& L : model->weights().layers) {
+    L.q_norm.uniform_(0.5, 1.5);
+    L.k_norm.uniform_(0.5, 1.5);
+  }
+  TextGenerator device(*model), eager(*model);
+  const std::vector<std::vector<int32_t>> prompts = {{5, 6}, {1, 2, 3, 4, 5, 6, 7}};
+  expect_same(device.generate(prompts, with_loop(sampled(15, 4), DecodeLoop::device)),
+              eager.generate(prompts, with_loop(sampled(15, 4), DecodeLoop::eager)), "qwen3");
+}
+
 TEST(DeviceLoop, StopsOnEosBudgetAndFullContext) {
   test::LlamaShape shape;
   shape.max_positions = 24;
