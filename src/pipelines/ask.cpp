@@ -9,6 +9,7 @@
 #include "core/log.hpp"
 #include "core/rng.hpp"
 #include "text/chat.hpp"
+#include "text/chat_format.hpp"
 #include "text/reasoning.hpp"
 #include "text/reasoning_stream.hpp"
 
@@ -21,9 +22,25 @@ engine::SamplingOptions AskOptions::default_r1_sampling() {
   return s;
 }
 
-ThinkBudget::ThinkBudget(int64_t budget, int32_t think_end_id, std::vector<int32_t> newline_ids, int64_t rows)
-    : budget_(budget), think_end_id_(think_end_id), newline_ids_(std::move(newline_ids)),
-      rows_(static_cast<size_t>(rows)) {}
+ThinkBudget::ThinkBudget(int64_t budget, ThinkBudgetTokens tokens, int64_t rows)
+    : budget_(budget), tokens_(std::move(tokens)), rows_(static_cast<size_t>(rows)) {
+  for (Row& r : rows_) r.opened = tokens_.start == text::ReasoningStart::inside;
+}
+
+ThinkBudget::ThinkBudget(int64_t budget, int32_t think_end_id, std::vector<int32_t> after_close, int64_t rows)
+    : ThinkBudget(budget, [&] {
+        ThinkBudgetTokens t;
+        t.close_id = think_end_id;
+        t.close_ids = {think_end_id};
+        t.close_ids.insert(t.close_ids.end(), after_close.begin(), after_close.end());
+        return t;
+      }(), rows) {}
+
+std::optional<int32_t> ThinkBudget::force(Row& r, const std::vector<int32_t>& ids) {
+  r.closed = true;
+  r.queue.assign(ids.begin() + 1, ids.end());
+  return ids.front();
+}
 
 std::optional<int32_t> ThinkBudget::override_token(int64_t row, int32_t sampled, std::span<const int32_t>) {
   Row& r = rows_[static_cast<size_t>(row)];
@@ -33,16 +50,20 @@ std::optional<int32_t> ThinkBudget::override_token(int64_t row, int32_t sampled,
     return t;
   }
   if (r.closed) return std::nullopt;
-  if (sampled == think_end_id_) {
+  if (!r.opened) {
+    // The model's first token decides: its own "<think>" opens the block (not counted); anything
+    // else is an answer without reasoning. Budget 0 asks for no reasoning at all.
+    if (budget_ == 0 && !tokens_.empty_block.empty()) return force(r, tokens_.empty_block);
+    r.opened = tokens_.open_id && sampled == *tokens_.open_id;
+    r.closed = !r.opened;
+    return std::nullopt;
+  }
+  if (sampled == tokens_.close_id) {
     r.closed = true;
     return std::nullopt;
   }
-  if (r.reasoning_tokens >= budget_) {
-    // Budget spent: close the reasoning here, then a newline, and let the model answer.
-    r.closed = true;
-    r.queue = newline_ids_;
-    return think_end_id_;
-  }
+  // Budget spent: close the reasoning here and let the model answer.
+  if (r.reasoning_tokens >= budget_) return force(r, tokens_.close_ids);
   ++r.reasoning_tokens;
   return std::nullopt;
 }
@@ -67,13 +88,20 @@ std::pair<std::optional<std::string>, int64_t> vote(const std::vector<std::optio
 
 namespace {
 
-std::vector<int32_t> build_prompt(const TextModel& m, const AskOptions& o) {
-  if (o.raw) return m.tokenizer.encode(o.question, text::SpecialTokens::processor);
-  std::vector<text::Message> messages;
-  if (!o.system.empty()) messages.push_back({"system", o.system});
-  messages.push_back({"user", o.question});
+struct Prompt {
+  std::vector<int32_t> ids;
+  bool thinking = false;
+  text::ReasoningStart start = text::ReasoningStart::none;
+};
+
+// One conversation as the model's own template renders it (o.raw: the text alone, as the tokenizer
+// encodes it by itself).
+Prompt build_prompt(const TextModel& m, const AskOptions& o, const std::optional<text::ChatFormat>& format,
+                    const std::vector<text::Message>& conversation) {
+  if (!format) return {m.tokenizer.encode(conversation.back().content, text::SpecialTokens::processor)};
+  text::RenderedChat r = text::render_chat(conversation, {*format, o.thinking, m.bos_text});
   // The rendered text holds the BOS already: encode without adding special tokens again.
-  return m.tokenizer.encode(text::render_r1(messages, /*add_generation_prompt=*/true, m.bos_text));
+  return {m.tokenizer.encode(r.text), r.thinking, r.start};
 }
 
 int64_t count_reasoning_tokens(const std::vector<int32_t>& ids, std::optional<int32_t> think_end) {
@@ -91,26 +119,37 @@ AskResult ask(const AskOptions& options, const AskStreams& streams) {
 
 namespace {
 
-void check_options(const TextModel& m, const AskOptions& o) {
+void check_options(const AskOptions& o) {
   if (o.samples < 1) throw UsageError("--samples must be at least 1");
   if (o.max_tokens < 1) throw UsageError("--max-tokens must be at least 1");
   if (o.batch < 1) throw UsageError("--batch must be at least 1");
-  if (o.think_budget >= 0 && !m.think_end_id) {
-    throw Error(cat("--think-budget: the tokenizer of ", m.name, " has no </think> token"));
-  }
+  if (o.raw && !o.messages.empty()) throw UsageError("--raw takes a question, not --messages");
+  if (o.raw && o.chat_format != "auto") throw UsageError("--raw uses no chat format; drop --chat-format");
 }
 
-AskSample to_sample(const TextModel& m, const AskOptions& o, const engine::SequenceOutput& row, uint64_t seed) {
+// The budget hook's tokens for a format; Error when the tokenizer lacks what it needs.
+ThinkBudgetTokens budget_tokens(const TextModel& m, text::ReasoningStart start) {
+  if (!m.think_end_id || (start == text::ReasoningStart::may_open && !m.think_open_id)) {
+    throw Error(cat("--think-budget: the tokenizer of ", m.name, " has no single-token <think>/</think>"));
+  }
+  ThinkBudgetTokens t;
+  t.start = start;
+  t.open_id = m.think_open_id;
+  t.close_id = *m.think_end_id;
+  t.close_ids = m.tokenizer.encode(text::kThinkCloseText);
+  if (start == text::ReasoningStart::may_open) t.empty_block = m.tokenizer.encode(text::kEmptyThinkBlock);
+  return t;
+}
+
+AskSample to_sample(const TextModel& m, const Prompt& prompt, const engine::SequenceOutput& row, uint64_t seed) {
   AskSample s;
   s.output_ids = row.tokens;
   s.finish_reason = engine::stop_reason_name(row.reason);
   s.seed = seed;
-  if (o.raw) {
-    s.content = row.text;
-  } else {
-    text::ReasoningSplit split = text::split_reasoning(row.text);
-    s.reasoning = split.reasoning;
-    s.content = split.content;
+  text::ReasoningSplit split = text::split_reasoning(row.text, prompt.start);
+  s.reasoning = split.reasoning;
+  s.content = split.content;
+  if (split.had_reasoning) {
     s.reasoning_tokens = split.finished_reasoning ? count_reasoning_tokens(row.tokens, m.think_end_id)
                                                   : static_cast<int64_t>(row.tokens.size());
   }
@@ -118,33 +157,48 @@ AskSample to_sample(const TextModel& m, const AskOptions& o, const engine::Seque
   return s;
 }
 
-// Questions × samples as rows (question-major; row r draws with seed + r), `o.batch` rows per
-// generation. Streams only for a single row.
-std::vector<AskResult> ask_rows(TextModel& m, const std::vector<std::string>& questions, const AskOptions& o,
-                                const AskStreams& streams) {
-  check_options(m, o);
-  for (const auto& q : questions) {
-    if (q.find_first_not_of(" \t\r\n") == std::string::npos) throw UsageError("ask: a question is empty");
+
+// Conversations × samples as rows (conversation-major; row r draws with seed + r), `o.batch` rows
+// per generation. Streams only for a single row.
+std::vector<AskResult> ask_rows(TextModel& m, const std::vector<std::vector<text::Message>>& conversations,
+                                const AskOptions& o, const AskStreams& streams) {
+  check_options(o);
+  std::optional<text::ChatFormat> format;
+  std::string format_name = "raw";
+  if (!o.raw) {
+    text::DetectedFormat detected = choose_chat_format(m, o.chat_format);
+    format = detected.format;
+    format_name = std::string(text::chat_format_name(detected.format));
+    log::debug("chat format ", format_name, ": ", detected.reason);
   }
   engine::GenerationOptions gen;
   gen.max_new_tokens = o.max_tokens;
-  gen.sampling = o.sampling;
+  gen.sampling = o.folder_sampling ? with_folder_sampling(m, o.sampling, *o.folder_sampling) : o.sampling;
+  log::debug("sampling: temperature ", gen.sampling.temperature, ", top_p ", gen.sampling.top_p, ", top_k ",
+             gen.sampling.top_k, ", min_p ", gen.sampling.min_p, o.folder_sampling ? " (generation_config.json, then flags)" : "");
   const uint64_t seed = o.seed.value_or(random_seed());
-  gen.eos_ids = m.eos_ids;
+  gen.eos_ids = stop_ids(m, format);
   gen.stop_strings = o.stop;
   gen.vocab_limit = static_cast<int64_t>(m.tokenizer.vocab_size());
 
-  std::vector<AskResult> results(questions.size());
+  std::vector<AskResult> results(conversations.size());
+  std::vector<Prompt> prompts;
   std::vector<std::vector<int32_t>> rows;
-  for (size_t q = 0; q < questions.size(); ++q) {
-    AskOptions one = o;
-    one.question = questions[q];
+  for (size_t q = 0; q < conversations.size(); ++q) {
+    Prompt prompt = build_prompt(m, o, format, conversations[q]);
     results[q].model = m.name;
-    results[q].prompt_ids = build_prompt(m, one);
-    for (int64_t k = 0; k < o.samples; ++k) rows.push_back(results[q].prompt_ids);
+    results[q].chat_format = format_name;
+    results[q].thinking = prompt.thinking;
+    results[q].prompt_ids = prompt.ids;
+    for (int64_t k = 0; k < o.samples; ++k) {
+      rows.push_back(prompt.ids);
+      prompts.push_back(prompt);
+    }
   }
+  // One budget hook serves a chunk: every row of a run has the same format and thinking switch
+  // except for Qwen3's /no_think, so rows without thinking get no budget (nothing to close).
   const bool stream = rows.size() == 1 && (streams.reasoning || streams.answer);
-  text::ReasoningStream splitter(/*starts_in_reasoning=*/!o.raw);
+  text::ReasoningStream splitter(prompts.front().start);
   auto show = [&](const text::ReasoningStream::Pieces& p) {
     if (!p.reasoning.empty() && streams.reasoning) streams.reasoning(p.reasoning);
     if (!p.answer.empty() && streams.answer) streams.answer(p.answer);
@@ -158,12 +212,15 @@ std::vector<AskResult> ask_rows(TextModel& m, const std::vector<std::string>& qu
     std::vector<std::vector<int32_t>> chunk(rows.begin() + first, rows.begin() + first + n);
     gen.sampling.seed = seed + first;
     std::optional<ThinkBudget> budget;
-    if (o.think_budget >= 0) budget.emplace(o.think_budget, *m.think_end_id, m.tokenizer.encode("\n"), n);
+    if (o.think_budget >= 0 && format) {
+      const Prompt& p = prompts[first];
+      if (p.thinking && p.start != text::ReasoningStart::none) budget.emplace(o.think_budget, budget_tokens(m, p.start), n);
+    }
     engine::GenerationResult out = generator.generate(chunk, gen, on_token, budget ? &*budget : nullptr);
     for (size_t i = 0; i < n; ++i) {
       const size_t row = first + i;
       AskResult& r = results[row / static_cast<size_t>(o.samples)];
-      r.samples.push_back(to_sample(m, o, out.rows[i], seed + row));
+      r.samples.push_back(to_sample(m, prompts[row], out.rows[i], seed + row));
     }
     // Shares of the batch's timings and token counts go to every question it served.
     for (size_t q = first / o.samples; q <= (first + n - 1) / o.samples; ++q) {
@@ -182,23 +239,38 @@ std::vector<AskResult> ask_rows(TextModel& m, const std::vector<std::string>& qu
   return results;
 }
 
+std::vector<text::Message> question_conversation(const AskOptions& o, const std::string& question) {
+  if (question.find_first_not_of(" \t\r\n") == std::string::npos) throw UsageError("ask: a question is empty");
+  std::vector<text::Message> c;
+  if (!o.system.empty()) c.push_back({"system", o.system});
+  c.push_back({"user", question});
+  return c;
+}
+
 }  // namespace
 
 AskResult ask(TextModel& m, const AskOptions& o, const AskStreams& streams) {
+  if (!o.messages.empty()) {
+    if (!o.question.empty() || !o.system.empty()) throw UsageError("ask: --messages holds the whole conversation; drop the question and --system");
+    return ask_rows(m, {o.messages}, o, streams).front();
+  }
   if (o.question.empty()) throw UsageError("ask: the question is empty");
-  return ask_rows(m, {o.question}, o, streams).front();
+  return ask_rows(m, {question_conversation(o, o.question)}, o, streams).front();
 }
 
 std::vector<AskResult> ask_batch(const std::vector<std::string>& questions, const AskOptions& options) {
   if (questions.empty()) throw UsageError("ask: no questions");
+  std::vector<std::vector<text::Message>> conversations;
+  for (const auto& q : questions) conversations.push_back(question_conversation(options, q));
   TextModel model = load_text_model(options.model);
-  return ask_rows(model, questions, options, {});
+  return ask_rows(model, conversations, options, {});
 }
 
 nlohmann::json to_json(const AskResult& r) {
   auto sample_json = [](const AskSample& s) {
     return nlohmann::json{{"output_ids", s.output_ids},
                           {"reasoning_content", s.reasoning},
+                          {"reasoning", s.reasoning},
                           {"content", s.content},
                           {"final_answer", s.final_answer ? nlohmann::json(*s.final_answer) : nlohmann::json(nullptr)},
                           {"finish_reason", s.finish_reason},
@@ -206,6 +278,8 @@ nlohmann::json to_json(const AskResult& r) {
   };
   nlohmann::json j = r.samples.size() == 1 ? sample_json(r.samples[0]) : nlohmann::json::object();
   j["model"] = r.model;
+  j["chat_format"] = r.chat_format;
+  j["thinking"] = r.thinking;
   j["prompt_ids"] = r.prompt_ids;
   int64_t completion = 0, reasoning = 0;
   for (const auto& s : r.samples) {

@@ -20,6 +20,11 @@ struct AskOptions {
   ModelRequest model;
   std::string question;
   std::string system;             // --system; DeepSeek recommends none for R1
+  std::vector<text::Message> messages;  // --messages: a whole conversation instead of system + question
+  std::string chat_format = "auto";     // --chat-format: auto (from the folder) or a text::ChatFormat name
+  bool thinking = true;                 // false: --no-think
+  // Set (the CLI): the sampling settings not given come from the folder's generation_config.json.
+  std::optional<SamplingGiven> folder_sampling;
   bool raw = false;               // no chat template: the text is encoded as the tokenizer does by itself
   int64_t max_tokens = 8192;      // new tokens per answer (reasoning included)
   engine::SamplingOptions sampling = default_r1_sampling();
@@ -45,6 +50,8 @@ struct AskSample {
 
 struct AskResult {
   std::string model;
+  std::string chat_format;  // the format used ("raw" for --raw)
+  bool thinking = true;     // reasoning was asked for (after --no-think and /no_think)
   std::vector<int32_t> prompt_ids;
   std::vector<AskSample> samples;
   std::optional<std::string> final_answer;  // the vote's winner (the only sample's answer for 1)
@@ -61,32 +68,47 @@ struct AskStreams {
 AskResult ask(const AskOptions& options, const AskStreams& streams = {});
 // The same, with an already loaded model (tests, chat).
 AskResult ask(TextModel& model, const AskOptions& options, const AskStreams& streams = {});
-// Many questions (options.question is ignored), answered in batches of options.batch rows; row r of
+// Many questions (options.question and options.messages are ignored), answered in batches of options.batch rows; row r of
 // the run (question-major, then sample) draws with seed + r. No streaming.
 std::vector<AskResult> ask_batch(const std::vector<std::string>& questions, const AskOptions& options);
 
-// One JSON object with vLLM/llama.cpp field names: prompt_ids, output_ids, reasoning_content,
-// content, final_answer, finish_reason, usage, timings, seed (+ samples and agreement for several).
+// One JSON object with vLLM/llama.cpp field names: prompt_ids, output_ids, reasoning_content (and
+// the same text as reasoning, vLLM's newer name), content, final_answer, finish_reason, usage,
+// timings, seed, chat_format, thinking (+ samples and agreement for several).
 nlohmann::json to_json(const AskResult& result);
 
 // Majority vote over final answers; ties go to the answer seen first. Returns the winner and its count.
 std::pair<std::optional<std::string>, int64_t> vote(const std::vector<std::optional<std::string>>& answers);
 
-// Forces "</think>" + newline once a row has produced `budget` reasoning tokens.
+// The tokens a thinking budget works with, for one prompt format.
+struct ThinkBudgetTokens {
+  text::ReasoningStart start = text::ReasoningStart::inside;
+  std::optional<int32_t> open_id;      // "<think>": where the model opens the block itself (may_open)
+  int32_t close_id = -1;               // "</think>"
+  std::vector<int32_t> close_ids;      // the forced closing text, text::kThinkCloseText ("</think>\n\n")
+  std::vector<int32_t> empty_block;    // text::kEmptyThinkBlock, forced for budget 0 under may_open
+};
+
+// Ends the reasoning once a row has produced `budget` reasoning tokens by forcing the closing text.
+// Under may_open the count starts after the model's own "<think>", a row whose first token is not
+// "<think>" answers without reasoning and is left alone, and budget 0 forces the empty block.
 class ThinkBudget final : public engine::TokenHook {
  public:
-  ThinkBudget(int64_t budget, int32_t think_end_id, std::vector<int32_t> newline_ids, int64_t rows);
+  ThinkBudget(int64_t budget, ThinkBudgetTokens tokens, int64_t rows);
+  // The R1 form: the output starts inside the block; forces close_id, then after_close.
+  ThinkBudget(int64_t budget, int32_t think_end_id, std::vector<int32_t> after_close, int64_t rows);
   std::optional<int32_t> override_token(int64_t row, int32_t sampled, std::span<const int32_t> generated) override;
 
  private:
   struct Row {
     int64_t reasoning_tokens = 0;
+    bool opened = false;         // inside the reasoning block
     bool closed = false;
     std::vector<int32_t> queue;  // forced tokens still to emit
   };
+  std::optional<int32_t> force(Row& r, const std::vector<int32_t>& ids);
   int64_t budget_;
-  int32_t think_end_id_;
-  std::vector<int32_t> newline_ids_;
+  ThinkBudgetTokens tokens_;
   std::vector<Row> rows_;
 };
 

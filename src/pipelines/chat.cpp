@@ -4,7 +4,7 @@
 
 #include "core/log.hpp"
 #include "core/rng.hpp"
-#include "text/chat.hpp"
+#include "text/chat_format.hpp"
 #include "text/reasoning.hpp"
 #include "text/reasoning_stream.hpp"
 
@@ -19,10 +19,12 @@ int64_t run_chat(const ChatOptions& o, std::istream& in, std::ostream& answer, s
   std::vector<text::Message> history;
   if (!o.system.empty()) history.push_back({"system", o.system});
   engine::TextGenerator generator(*m.model, &m.tokenizer);
+  const text::DetectedFormat format = choose_chat_format(m, o.chat_format);
+  log::debug("chat format ", text::chat_format_name(format.format), ": ", format.reason);
   engine::GenerationOptions gen;
   gen.max_new_tokens = o.max_tokens;
-  gen.sampling = o.sampling;
-  gen.eos_ids = m.eos_ids;
+  gen.sampling = o.folder_sampling ? with_folder_sampling(m, o.sampling, *o.folder_sampling) : o.sampling;
+  gen.eos_ids = stop_ids(m, format.format);
   gen.vocab_limit = static_cast<int64_t>(m.tokenizer.vocab_size());
   uint64_t seed = o.seed.value_or(random_seed());
 
@@ -40,9 +42,10 @@ int64_t run_chat(const ChatOptions& o, std::istream& in, std::ostream& answer, s
     }
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     history.push_back({"user", line});
-    std::vector<int32_t> prompt = m.tokenizer.encode(text::render_r1(history, true, m.bos_text));
+    const text::RenderedChat rendered = text::render_chat(history, {format.format, o.thinking, m.bos_text});
+    std::vector<int32_t> prompt = m.tokenizer.encode(rendered.text);
 
-    text::ReasoningStream splitter;
+    text::ReasoningStream splitter(rendered.start);
     auto show = [&](const text::ReasoningStream::Pieces& p) {
       if (o.show_reasoning && !p.reasoning.empty()) reasoning << p.reasoning << std::flush;
       if (!p.answer.empty()) answer << p.answer << std::flush;
@@ -53,7 +56,7 @@ int64_t run_chat(const ChatOptions& o, std::istream& in, std::ostream& answer, s
     show(splitter.finish());
     answer << "\n" << std::flush;
     // The template keeps only the answer of earlier turns; the reasoning is dropped.
-    history.push_back({"assistant", text::split_reasoning(out.rows[0].text).content});
+    history.push_back({"assistant", text::split_reasoning(out.rows[0].text, rendered.start).content});
     ++turns;
     log::debug("turn ", turns, ": ", out.stats.prompt_tokens, " new prompt tokens, ", out.stats.generated_tokens,
                " generated at ", out.stats.decode_tokens_per_second(), " tok/s");

@@ -1,6 +1,7 @@
-// `januskit chat`: an interactive multi-turn session with an R1-style model. Each turn is rendered
-// with the R1 template (earlier answers keep only their text after </think>, as DeepSeek's template
-// does) and continues the same KV cache, so only the new part of the conversation is prefilled.
+// `januskit chat`: an interactive multi-turn session with a reasoning model. Each turn is rendered
+// in the model's prompt format (text/chat_format.hpp; earlier answers lose their reasoning, as the
+// vendors' templates drop it) and continues the same KV cache, so only the part of the
+// conversation after the longest common prefix is prefilled.
 #pragma once
 
 #include <iosfwd>
@@ -18,6 +19,9 @@ struct ChatOptions {
   engine::SamplingOptions sampling = AskOptions::default_r1_sampling();
   std::optional<uint64_t> seed;
   bool show_reasoning = true;
+  std::string chat_format = "auto";  // --chat-format
+  bool thinking = true;              // false: --no-think
+  std::optional<SamplingGiven> folder_sampling;  // set: settings not given come from generation_config.json
 };
 
 // Reads user turns from `in` (one line each; "/reset" clears the history, "/exit" or end of input

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,6 +24,9 @@ namespace januskit::text {
 struct Message {
   std::string role;  // "system" | "user" | "assistant"
   std::string content;
+  // An assistant turn's reasoning given apart from its content (OpenAI-style "reasoning_content");
+  // only the Qwen3 template uses it, the others see the content alone.
+  std::optional<std::string> reasoning_content{};
 };
 
 // R1 special-token texts (fullwidth bars U+FF5C, U+2581 for the spaces).

@@ -58,19 +58,23 @@ std::optional<std::string_view> box_argument(std::string_view text, size_t open)
 
 }  // namespace
 
-ReasoningSplit split_reasoning(std::string_view generated) {
+ReasoningSplit split_reasoning(std::string_view generated, ReasoningStart start) {
   std::string_view rest = generated;
   size_t first = 0;
   while (first < rest.size() && is_ascii_space(rest[first])) ++first;
-  if (rest.substr(first, kThinkOpen.size()) == kThinkOpen) rest.remove_prefix(first + kThinkOpen.size());
+  const bool opens = rest.substr(first, kThinkOpen.size()) == kThinkOpen;
+  if (start == ReasoningStart::none || (start == ReasoningStart::may_open && !opens)) {
+    return {std::string(), std::string(trim_line_breaks(rest, true, false)), false, false};
+  }
+  if (opens) rest.remove_prefix(first + kThinkOpen.size());
 
   size_t close = rest.find(kThinkClose);
   if (close == std::string_view::npos) {
-    return {std::string(trim_line_breaks(rest, true, true)), std::string(), false};
+    return {std::string(trim_line_breaks(rest, true, true)), std::string(), false, true};
   }
   std::string_view reasoning = trim_line_breaks(rest.substr(0, close), true, true);
   std::string_view content = trim_line_breaks(rest.substr(close + kThinkClose.size()), true, false);
-  return {std::string(reasoning), std::string(content), true};
+  return {std::string(reasoning), std::string(content), true, true};
 }
 
 std::optional<std::string> extract_boxed(std::string_view text) {

@@ -16,6 +16,9 @@ size_t partial_tag_suffix(std::string_view s, std::string_view tag) {
 
 ReasoningStream::ReasoningStream(bool starts_in_reasoning) : in_reasoning_(starts_in_reasoning) {}
 
+ReasoningStream::ReasoningStream(ReasoningStart start)
+    : in_reasoning_(start == ReasoningStart::inside), may_open_(start == ReasoningStart::may_open) {}
+
 ReasoningStream::Pieces ReasoningStream::push(std::string_view text) {
   pending_ += text;
   return release(false);
@@ -26,6 +29,20 @@ ReasoningStream::Pieces ReasoningStream::finish() { return release(true); }
 ReasoningStream::Pieces ReasoningStream::release(bool final_flush) {
   Pieces out;
   while (!pending_.empty()) {
+    if (may_open_) {
+      // Decide on the first non-whitespace text: "<think>" opens the reasoning, anything else is answer.
+      size_t first = pending_.find_first_not_of(" \t\r\n");
+      if (first == std::string::npos && !final_flush) break;
+      std::string_view head = first == std::string::npos ? std::string_view() : std::string_view(pending_).substr(first);
+      if (!final_flush && head.size() < kOpen.size() && std::string_view(kOpen).starts_with(head)) break;
+      may_open_ = false;
+      if (head.starts_with(kOpen)) {
+        pending_.erase(0, first + kOpen.size());
+        in_reasoning_ = true;
+        reasoning_started_ = true;
+      }
+      continue;
+    }
     if (in_reasoning_) {
       if (!reasoning_started_) {
         // Some distills repeat the opening tag the prompt already holds: drop it.
@@ -36,16 +53,24 @@ ReasoningStream::Pieces ReasoningStream::release(bool final_flush) {
         if (!final_flush && std::string_view(kOpen).starts_with(pending_)) break;  // may become "<think>"
         reasoning_started_ = true;
       }
+      if (!reasoning_text_) {
+        // Line breaks that open the reasoning are not shown, as split_reasoning trims them.
+        size_t text = pending_.find_first_not_of("\r\n");
+        pending_.erase(0, text == std::string::npos ? pending_.size() : text);
+        if (pending_.empty()) break;
+      }
       size_t close = pending_.find(kClose);
       if (close != std::string::npos) {
         out.reasoning += pending_.substr(0, close);
         pending_.erase(0, close + kClose.size());
+        reasoning_text_ = true;
         in_reasoning_ = false;
         continue;
       }
       size_t hold = final_flush ? 0 : partial_tag_suffix(pending_, kClose);
       out.reasoning += pending_.substr(0, pending_.size() - hold);
       pending_.erase(0, pending_.size() - hold);
+      reasoning_text_ = reasoning_text_ || !out.reasoning.empty();
       break;
     }
     if (!answer_started_) {

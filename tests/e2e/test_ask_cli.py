@@ -66,14 +66,14 @@ def test_same_seed_same_answer_other_seed_other_answer():
 
 def test_think_budget_forces_the_close_tag():
     think_end = tokenize("</think>")["ids"]
-    newline = tokenize("\n")["ids"]
+    blank_line = tokenize("\n\n")["ids"]  # the closing text is "</think>\n\n", as the templates write it
     assert len(think_end) == 1
     out = ask_json("Hi", "--max-tokens", "12", "--temperature", "0", "--think-budget", "3")
     ids = out["output_ids"]
     position = ids.index(think_end[0])
     assert position <= 3
     if position == 3:  # forced, not chosen by the model
-        assert ids[4:4 + len(newline)] == newline
+        assert ids[4:4 + len(blank_line)] == blank_line
     assert out["usage"]["reasoning_tokens"] == position
 
 

@@ -1,4 +1,4 @@
-// januskit ask "QUESTION": R1 reasoning with streamed thinking and answer.
+// januskit ask "QUESTION": a reasoning model's streamed thinking and answer.
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
@@ -9,6 +9,7 @@
 #include "core/error.hpp"
 #include "core/terminal.hpp"
 #include "pipelines/ask.hpp"
+#include "text/chat_messages.hpp"
 
 namespace januskit::cli {
 namespace {
@@ -17,6 +18,8 @@ struct AskFlags {
   ModelFlags model;
   pipelines::AskOptions options;
   std::string file;
+  std::string messages;
+  bool no_think = false;
   uint64_t seed = 0;
   bool hide_thinking = false;
   bool json = false;
@@ -52,15 +55,35 @@ void run_batch(AskFlags& f) {
   std::cout << std::flush;
 }
 
+// An OpenAI-style conversation file ("-": standard input).
+std::vector<text::Message> read_messages(const std::string& path) {
+  std::ifstream file;
+  std::istream* in = &std::cin;
+  if (path != "-") {
+    file.open(path);
+    if (!file) throw FileError(path, std::filesystem::exists(path) ? "cannot be read" : "not found (--messages)");
+    in = &file;
+  }
+  nlohmann::json conversation = nlohmann::json::parse(*in, nullptr, /*allow_exceptions=*/false);
+  if (conversation.is_discarded()) throw FileError(path, "is not valid JSON (--messages expects [{\"role\": …, \"content\": …}, …])");
+  return text::parse_messages(conversation, path);
+}
+
 void run_ask(AskFlags& f, const CLI::App& cmd) {
   auto& o = f.options;
   o.model = f.model.request();
   if (cmd.count("--seed") > 0) o.seed = f.seed;
-  if (!f.file.empty()) {
+  o.thinking = !f.no_think;
+  o.folder_sampling = sampling_given(cmd);
+  if (!f.messages.empty()) {
+    if (!o.question.empty() || !f.file.empty()) throw UsageError("ask: --messages holds the conversation; give no question or --file");
+    o.messages = read_messages(f.messages);
+  } else if (!f.file.empty()) {
     if (!o.question.empty()) throw UsageError("ask: give either a question or --file, not both");
     return run_batch(f);
+  } else if (o.question.empty()) {
+    throw UsageError("ask: give a question (or --file with one question per line, or --messages FILE.json)");
   }
-  if (o.question.empty()) throw UsageError("ask: give a question (or --file with one question per line)");
   pipelines::AskStreams streams;
   if (!f.json) {
     const bool tty = stderr_is_tty();
@@ -95,7 +118,7 @@ void run_ask(AskFlags& f, const CLI::App& cmd) {
 void add_ask_command(CLI::App& app) {
   auto flags = std::make_shared<AskFlags>();
   auto& o = flags->options;
-  CLI::App* cmd = app.add_subcommand("ask", "Ask an R1 reasoning model a question; streams its thinking, then the answer");
+  CLI::App* cmd = app.add_subcommand("ask", "Ask a reasoning model a question; streams its thinking, then the answer");
   cmd->add_option("question", o.question, "The question");
   cmd->add_option("--file", flags->file, "Answer every line of this file ('-': stdin); with --json one JSON line each");
   cmd->add_option("--batch", o.batch, "Questions x samples generated together with --file")->capture_default_str();
@@ -109,7 +132,10 @@ void add_ask_command(CLI::App& app) {
   cmd->add_option("--seed", flags->seed, "Random seed (default: random, reported with --json)");
   cmd->add_option("--stop", o.stop, "Stop when this text appears (repeatable); the text is not printed");
   cmd->add_option("--system", o.system, "System prompt (DeepSeek recommends none for R1)");
-  cmd->add_option("--think-budget", o.think_budget, "After N reasoning tokens, force </think> and answer");
+  cmd->add_option("--messages", flags->messages,
+                  "A whole conversation: a JSON file of [{\"role\", \"content\"}, ...] ('-': stdin)");
+  add_chat_format_flags(*cmd, o.chat_format, flags->no_think);
+  cmd->add_option("--think-budget", o.think_budget, "After N reasoning tokens, close the reasoning and answer");
   cmd->add_option("--samples", o.samples, "Sample N answers in one batch and vote on the final answer")->capture_default_str();
   cmd->add_flag("--hide-thinking", flags->hide_thinking, "Do not show the reasoning");
   cmd->add_flag("--raw", o.raw, "No chat template: encode the text as the tokenizer does by itself");

@@ -16,6 +16,21 @@ void add_model_flags(CLI::App& cmd, ModelFlags& flags) {
   cmd.add_option("--threads", flags.threads, "CPU threads (default: one per core)");
 }
 
+void add_chat_format_flags(CLI::App& cmd, std::string& chat_format, bool& no_think) {
+  cmd.add_option("--chat-format", chat_format,
+                 std::string("Prompt format: ") + std::string(text::chat_format_choices()) +
+                     " (auto: from config.json and the chat template)")
+      ->capture_default_str();
+  cmd.add_flag("--no-think", no_think,
+               "Ask for an answer without reasoning (Qwen3's enable_thinking=false; other formats close the "
+               "reasoning block at once)");
+}
+
+pipelines::SamplingGiven sampling_given(const CLI::App& cmd) {
+  auto given = [&](const char* name) { return cmd.get_option_no_throw(name) && cmd.count(name) > 0; };
+  return {given("--temperature"), given("--top-p"), given("--top-k"), given("--min-p"), given("--repeat-penalty")};
+}
+
 void add_all_commands(CLI::App& app) {
   add_generate_command(app);
 #ifdef JANUSKIT_HAVE_OPENCV  // builds with JANUSKIT_OPENCV=OFF cannot read images nor draw contact sheets

@@ -25,6 +25,12 @@ struct ModelFlags {
 
 void add_model_flags(CLI::App& cmd, ModelFlags& flags);
 
+// --chat-format and --no-think of the reasoning commands (ask, chat).
+void add_chat_format_flags(CLI::App& cmd, std::string& chat_format, bool& no_think);
+// Which of --temperature/--top-p/--top-k/--min-p/--repeat-penalty were given (the rest come from
+// the folder's generation_config.json).
+pipelines::SamplingGiven sampling_given(const CLI::App& cmd);
+
 // One registration function per subcommand (cmd_<name>.cpp); main() calls add_all_commands(), which
 // adds them in --help order.
 void add_generate_command(CLI::App& app);
