@@ -25,15 +25,18 @@ struct AskFlags {
   bool json = false;
 };
 
+// The file a flag names, or standard input for "-"; `file` holds it open.
+std::istream& open_input(const std::string& path, std::string_view flag, std::ifstream& file) {
+  if (path == "-") return std::cin;
+  file.open(path);
+  if (!file) throw FileError(path, std::filesystem::exists(path) ? "cannot be read" : cat("not found (", flag, ")"));
+  return file;
+}
+
 // One question per non-empty line of a file ("-": standard input).
 std::vector<std::string> read_questions(const std::string& path) {
   std::ifstream file;
-  std::istream* in = &std::cin;
-  if (path != "-") {
-    file.open(path);
-    if (!file) throw FileError(path, std::filesystem::exists(path) ? "cannot be read" : "not found (--file)");
-    in = &file;
-  }
+  std::istream* in = &open_input(path, "--file", file);
   std::vector<std::string> out;
   for (std::string line; std::getline(*in, line);) {
     if (!line.empty() && line.back() == '\r') line.pop_back();
@@ -58,13 +61,8 @@ void run_batch(AskFlags& f) {
 // An OpenAI-style conversation file ("-": standard input).
 std::vector<text::Message> read_messages(const std::string& path) {
   std::ifstream file;
-  std::istream* in = &std::cin;
-  if (path != "-") {
-    file.open(path);
-    if (!file) throw FileError(path, std::filesystem::exists(path) ? "cannot be read" : "not found (--messages)");
-    in = &file;
-  }
-  nlohmann::json conversation = nlohmann::json::parse(*in, nullptr, /*allow_exceptions=*/false);
+  nlohmann::json conversation =
+      nlohmann::json::parse(open_input(path, "--messages", file), nullptr, /*allow_exceptions=*/false);
   if (conversation.is_discarded()) throw FileError(path, "is not valid JSON (--messages expects [{\"role\": …, \"content\": …}, …])");
   return text::parse_messages(conversation, path);
 }
