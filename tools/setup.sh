@@ -34,6 +34,7 @@ debian_packages=(
   build-essential cmake ninja-build ccache git pkg-config
   libopencv-dev libcli11-dev libstb-dev nlohmann-json3-dev libpcre2-dev libutf8proc-dev
   libgtest-dev libgmock-dev
+  libcpp-httplib-dev         # `januskit serve` (header-only HTTP server)
   python3-venv python3-dev
   clang libclang-rt-14-dev   # libFuzzer targets (JANUSKIT_FUZZ=ON)
   chromium                   # headless check of gallery index.html pages in the e2e tests

@@ -2,6 +2,8 @@
 
 #include <ATen/ATen.h>
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "nn/attention.hpp"
 
@@ -90,6 +92,72 @@ void KVCache::mark_written(int64_t n) {
     throw Error(cat("KV cache: cannot mark ", n, " more slots written after ", length_, " of ", capacity_));
   }
   length_ += n;
+}
+
+KVCache KVCache::leading_rows(int64_t n) {
+  if (n < 1 || n > batch_) throw Error(cat("KV cache: cannot view ", n, " of ", batch_, " rows"));
+  KVCache view;
+  view.shape_ = shape_;
+  view.batch_ = n;
+  view.capacity_ = capacity_;
+  view.length_ = length_;
+  view.row_start_.assign(row_start_.begin(), row_start_.begin() + n);
+  view.row_start_tensor_ = row_start_tensor_.narrow(0, 0, n);
+  for (int64_t l = 0; l < shape_.layers; ++l) {
+    view.k_.push_back(k_[l].narrow(0, 0, n));
+    view.v_.push_back(v_[l].narrow(0, 0, n));
+  }
+  view.decode_workspace_ = decode_workspace_;
+  return view;
+}
+
+void KVCache::copy_row(int64_t dst, int64_t src) {
+  if (dst == src) return;
+  const int64_t start = row_start_.at(static_cast<size_t>(src)), n = length_ - start;
+  for (int64_t l = 0; l < shape_.layers; ++l) {
+    k_[l][dst].narrow(1, start, n).copy_(k_[l][src].narrow(1, start, n));
+    v_[l][dst].narrow(1, start, n).copy_(v_[l][src].narrow(1, start, n));
+  }
+  row_start_.at(static_cast<size_t>(dst)) = start;
+  set_row_starts(row_start_);
+}
+
+void KVCache::place_rows(int64_t dst, int64_t count, const KVCache& single) {
+  const int64_t n = single.length_ - single.row_start_.at(0);
+  if (dst < 0 || count < 1 || dst + count > batch_ || n > length_) {
+    throw Error(cat("KV cache: cannot place a ", n, "-token prompt into rows ", dst, "..", dst + count - 1, " of ",
+                    batch_, " at slot ", length_));
+  }
+  const int64_t start = length_ - n;
+  for (int64_t l = 0; l < shape_.layers; ++l) {
+    k_[l].narrow(0, dst, count).narrow(2, start, n).copy_(single.k_[l][0].narrow(1, single.row_start_[0], n).unsqueeze(0));
+    v_[l].narrow(0, dst, count).narrow(2, start, n).copy_(single.v_[l][0].narrow(1, single.row_start_[0], n).unsqueeze(0));
+  }
+  for (int64_t b = dst; b < dst + count; ++b) row_start_[static_cast<size_t>(b)] = start;
+  set_row_starts(row_start_);
+}
+
+void KVCache::shift_slots(int64_t by, int64_t rows) {
+  if (by == 0 || rows == 0) {
+    length_ = std::max<int64_t>(length_ + by, 0);
+    return;
+  }
+  int64_t first = length_;
+  for (int64_t b = 0; b < rows; ++b) first = std::min(first, row_start_.at(static_cast<size_t>(b)));
+  if (first + by < 0 || length_ + by > capacity_) {
+    throw Error(cat("KV cache: cannot move slots ", first, "..", length_, " by ", by, " within ", capacity_));
+  }
+  const int64_t n = length_ - first;
+  for (int64_t l = 0; l < shape_.layers; ++l) {
+    // Through a copy: the source and target ranges may overlap.
+    at::Tensor k = k_[l].narrow(0, 0, rows).narrow(2, first, n).clone();
+    at::Tensor v = v_[l].narrow(0, 0, rows).narrow(2, first, n).clone();
+    k_[l].narrow(0, 0, rows).narrow(2, first + by, n).copy_(k);
+    v_[l].narrow(0, 0, rows).narrow(2, first + by, n).copy_(v);
+  }
+  length_ += by;
+  for (auto& s : row_start_) s = std::clamp<int64_t>(s + by, 0, length_);
+  set_row_starts(row_start_);
 }
 
 int64_t KVCache::bytes() const {

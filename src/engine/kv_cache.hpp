@@ -33,6 +33,8 @@ struct ForwardBatch {
 class KVCache {
  public:
   KVCache(const CacheShape& shape, int64_t batch, int64_t capacity, at::ScalarType dtype, c10::Device device);
+  KVCache(KVCache&&) = default;
+  KVCache& operator=(KVCache&&) = default;
 
   int64_t batch() const { return batch_; }
   int64_t capacity() const { return capacity_; }
@@ -67,6 +69,22 @@ class KVCache {
   // prefill of a prompt shared by several samples. Only on an empty cache of the same shape.
   void fill_rows_from(const KVCache& other, int64_t src_row);
 
+  // Row operations of a scheduler that admits and retires requests between decode steps
+  // (engine/request_scheduler.hpp). A row's keys and values depend on its positions only, never on
+  // its slots, so moving a row to other slots (keeping its order) leaves what it computes unchanged.
+  //
+  // Rows [0, n) as a cache of their own: the same buffers (views), length and starts; writes through
+  // it land here. Only for forward(); advance this cache (mark_written) after it.
+  KVCache leading_rows(int64_t n);
+  // Row `dst` takes row `src`'s visible slots (and start); for packing running rows to the front.
+  void copy_row(int64_t dst, int64_t src);
+  // Rows dst, dst+1, ... take `count` copies of row 0 of `single` (a prefilled prompt of
+  // single.length() <= length() tokens), placed to end at length(), the slot of the next token.
+  void place_rows(int64_t dst, int64_t count, const KVCache& single);
+  // Moves the slots of rows [0, rows) by `by` (> 0: later, to make room for a longer prompt; < 0:
+  // earlier, to free slots at the end) and the length with them; starts move too.
+  void shift_slots(int64_t by, int64_t rows);
+
   // Bytes held by all layers (for memory reports).
   int64_t bytes() const;
   // What a cache of this size would hold, without allocating it (memory planning).
@@ -82,6 +100,7 @@ class KVCache {
   void mark_written(int64_t n);
 
  private:
+  KVCache() = default;
   CacheShape shape_;
   int64_t batch_, capacity_;
   int64_t length_ = 0;

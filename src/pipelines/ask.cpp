@@ -86,23 +86,16 @@ std::pair<std::optional<std::string>, int64_t> vote(const std::vector<std::optio
   return {best, best_count};
 }
 
-namespace {
-
-struct Prompt {
-  std::vector<int32_t> ids;
-  bool thinking = false;
-  text::ReasoningStart start = text::ReasoningStart::none;
-};
-
-// One conversation as the model's own template renders it (o.raw: the text alone, as the tokenizer
-// encodes it by itself).
-Prompt build_prompt(const TextModel& m, const AskOptions& o, const std::optional<text::ChatFormat>& format,
-                    const std::vector<text::Message>& conversation) {
+PreparedPrompt prepare_prompt(const TextModel& m, const std::optional<text::ChatFormat>& format, bool thinking,
+                              const std::vector<text::Message>& conversation) {
+  if (conversation.empty()) throw UsageError("the conversation has no messages");
   if (!format) return {m.tokenizer.encode(conversation.back().content, text::SpecialTokens::processor)};
-  text::RenderedChat r = text::render_chat(conversation, {*format, o.thinking, m.bos_text});
+  text::RenderedChat r = text::render_chat(conversation, {*format, thinking, m.bos_text});
   // The rendered text holds the BOS already: encode without adding special tokens again.
   return {m.tokenizer.encode(r.text), r.thinking, r.start};
 }
+
+namespace {
 
 int64_t count_reasoning_tokens(const std::vector<int32_t>& ids, std::optional<int32_t> think_end) {
   if (!think_end) return 0;
@@ -141,7 +134,9 @@ ThinkBudgetTokens budget_tokens(const TextModel& m, text::ReasoningStart start) 
   return t;
 }
 
-AskSample to_sample(const TextModel& m, const Prompt& prompt, const engine::SequenceOutput& row, uint64_t seed) {
+}  // namespace
+
+AskSample make_sample(const TextModel& m, const PreparedPrompt& prompt, const engine::SequenceOutput& row, uint64_t seed) {
   AskSample s;
   s.output_ids = row.tokens;
   s.finish_reason = engine::stop_reason_name(row.reason);
@@ -157,6 +152,12 @@ AskSample to_sample(const TextModel& m, const Prompt& prompt, const engine::Sequ
   return s;
 }
 
+std::unique_ptr<ThinkBudget> think_budget_for(const TextModel& m, const PreparedPrompt& p, int64_t budget, int64_t rows) {
+  if (budget < 0 || !p.thinking || p.start == text::ReasoningStart::none) return nullptr;
+  return std::make_unique<ThinkBudget>(budget, budget_tokens(m, p.start), rows);
+}
+
+namespace {
 
 // Conversations × samples as rows (conversation-major; row r draws with seed + r), `o.batch` rows
 // per generation. Streams only for a single row.
@@ -182,10 +183,10 @@ std::vector<AskResult> ask_rows(TextModel& m, const std::vector<std::vector<text
   gen.vocab_limit = static_cast<int64_t>(m.tokenizer.vocab_size());
 
   std::vector<AskResult> results(conversations.size());
-  std::vector<Prompt> prompts;
+  std::vector<PreparedPrompt> prompts;
   std::vector<std::vector<int32_t>> rows;
   for (size_t q = 0; q < conversations.size(); ++q) {
-    Prompt prompt = build_prompt(m, o, format, conversations[q]);
+    PreparedPrompt prompt = prepare_prompt(m, format, o.thinking, conversations[q]);
     results[q].model = m.name;
     results[q].chat_format = format_name;
     results[q].thinking = prompt.thinking;
@@ -211,16 +212,12 @@ std::vector<AskResult> ask_rows(TextModel& m, const std::vector<std::vector<text
     const size_t n = std::min(rows.size() - first, static_cast<size_t>(o.batch));
     std::vector<std::vector<int32_t>> chunk(rows.begin() + first, rows.begin() + first + n);
     gen.sampling.seed = seed + first;
-    std::optional<ThinkBudget> budget;
-    if (o.think_budget >= 0 && format) {
-      const Prompt& p = prompts[first];
-      if (p.thinking && p.start != text::ReasoningStart::none) budget.emplace(o.think_budget, budget_tokens(m, p.start), n);
-    }
-    engine::GenerationResult out = generator.generate(chunk, gen, on_token, budget ? &*budget : nullptr);
+    std::unique_ptr<ThinkBudget> budget = format ? think_budget_for(m, prompts[first], o.think_budget, n) : nullptr;
+    engine::GenerationResult out = generator.generate(chunk, gen, on_token, budget.get());
     for (size_t i = 0; i < n; ++i) {
       const size_t row = first + i;
       AskResult& r = results[row / static_cast<size_t>(o.samples)];
-      r.samples.push_back(to_sample(m, prompts[row], out.rows[i], seed + row));
+      r.samples.push_back(make_sample(m, prompts[row], out.rows[i], seed + row));
     }
     // Shares of the batch's timings and token counts go to every question it served.
     for (size_t q = first / o.samples; q <= (first + n - 1) / o.samples; ++q) {

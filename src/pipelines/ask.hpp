@@ -6,6 +6,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -80,6 +81,20 @@ nlohmann::json to_json(const AskResult& result);
 // Majority vote over final answers; ties go to the answer seen first. Returns the winner and its count.
 std::pair<std::optional<std::string>, int64_t> vote(const std::vector<std::optional<std::string>>& answers);
 
+// A conversation as the model's template renders it (format unset: the last message's text as the
+// tokenizer encodes it by itself, --raw), encoded.
+struct PreparedPrompt {
+  std::vector<int32_t> ids;
+  bool thinking = false;  // reasoning was asked for (after /no_think)
+  text::ReasoningStart start = text::ReasoningStart::none;
+};
+PreparedPrompt prepare_prompt(const TextModel& model, const std::optional<text::ChatFormat>& format, bool thinking,
+                              const std::vector<text::Message>& conversation);
+// One generated row as ask reports it: reasoning and answer split for the prompt's format, the
+// final answer extracted.
+AskSample make_sample(const TextModel& model, const PreparedPrompt& prompt, const engine::SequenceOutput& row,
+                      uint64_t seed);
+
 // The tokens a thinking budget works with, for one prompt format.
 struct ThinkBudgetTokens {
   text::ReasoningStart start = text::ReasoningStart::inside;
@@ -111,5 +126,10 @@ class ThinkBudget final : public engine::TokenHook {
   ThinkBudgetTokens tokens_;
   std::vector<Row> rows_;
 };
+
+// The budget hook for `rows` rows of a prompt (budget >= 0); null when there is nothing to close
+// (no budget, thinking off, a format without reasoning). Error when the tokenizer lacks <think> tokens.
+std::unique_ptr<ThinkBudget> think_budget_for(const TextModel& model, const PreparedPrompt& prompt, int64_t budget,
+                                              int64_t rows);
 
 }  // namespace januskit::pipelines

@@ -3,6 +3,8 @@
 #include <ATen/ATen.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+
 #include "core/error.hpp"
 #include "core/rng.hpp"
 #include "io/image.hpp"
@@ -17,18 +19,31 @@ DescribeResult describe_image(const DescribeOptions& o, const std::function<void
   // Decode the image before loading the model: a bad file fails fast.
   io::RgbImage picture = io::load_rgb(o.image);
   JanusBundle b = load_janus(o.model, {.understanding = true, .generation = false, .vq_encoder = false});
+  return describe_conversation(b, {{"user", std::string(kImagePlaceholder) + "\n" + o.question}}, &picture, o, on_text);
+}
+
+DescribeResult describe_conversation(JanusBundle& b, const std::vector<text::Message>& messages,
+                                     const io::RgbImage* picture, const DescribeOptions& o,
+                                     const std::function<void(std::string_view)>& on_text) {
+  if (o.max_tokens < 1) throw UsageError("--max-tokens must be at least 1");
   auto& model = *b.model;
   const auto& vision = model.config().vision;
-
-  std::vector<text::Message> conversation = {{"user", "<image_placeholder>\n" + o.question}, {"assistant", ""}};
-  std::vector<int32_t> ids = b.tokenizer.encode(text::render_janus_chat(conversation), text::SpecialTokens::processor);
-  ids = text::expand_image_placeholders(ids, b.tokenizer, static_cast<int>(vision.num_patches()));
-
-  at::Tensor image_embeds = model.encode_images(understanding_pixels(b, picture));
-  const int64_t placeholder = b.image_placeholder;
-  engine::PromptEmbedder embed = [&](const at::Tensor& padded_ids) {
-    return model.embed_with_images(padded_ids, image_embeds, placeholder);
-  };
+  std::vector<int32_t> ids = b.tokenizer.encode(text::render_janus_chat(messages), text::SpecialTokens::processor);
+  const int64_t placeholders = std::count(ids.begin(), ids.end(), b.image_placeholder);
+  if (placeholders != (picture != nullptr ? 1 : 0)) {
+    throw Error(cat("the conversation holds ", placeholders, " ", kImagePlaceholder, " tokens for ",
+                    picture != nullptr ? 1 : 0, " image(s); put exactly one before the question about the image"));
+  }
+  engine::PromptEmbedder embed;
+  at::Tensor image_embeds;
+  if (picture != nullptr) {
+    ids = text::expand_image_placeholders(ids, b.tokenizer, static_cast<int>(vision.num_patches()));
+    image_embeds = model.encode_images(understanding_pixels(b, *picture));
+    const int64_t placeholder = b.image_placeholder;
+    embed = [&model, &image_embeds, placeholder](const at::Tensor& padded_ids) {
+      return model.embed_with_images(padded_ids, image_embeds, placeholder);
+    };
+  }
 
   engine::GenerationOptions gen;
   gen.max_new_tokens = o.max_tokens;
@@ -48,6 +63,7 @@ DescribeResult describe_image(const DescribeOptions& o, const std::function<void
   r.content = out.rows[0].text;
   r.finish_reason = engine::stop_reason_name(out.rows[0].reason);
   r.stats = out.stats;
+  r.seed = gen.sampling.seed;
   return r;
 }
 

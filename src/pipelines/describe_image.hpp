@@ -12,7 +12,9 @@
 #include <vector>
 
 #include "engine/text_generator.hpp"
+#include "io/image.hpp"
 #include "pipelines/text_model.hpp"
+#include "text/chat.hpp"
 
 namespace januskit::pipelines {
 
@@ -38,9 +40,18 @@ struct DescribeResult {
   std::string content;
   std::string finish_reason;
   engine::GenerationStats stats;
+  uint64_t seed = 0;
 };
 
 DescribeResult describe_image(const DescribeOptions& options, const std::function<void(std::string_view)>& on_text = {});
+// With a loaded model (the server): a conversation in the SFT format; with a picture, exactly one
+// message holds kImagePlaceholder where the image goes (text::render_janus_chat asks for the answer).
+struct JanusBundle;
+inline constexpr std::string_view kImagePlaceholder = "<image_placeholder>";
+DescribeResult describe_conversation(JanusBundle& bundle, const std::vector<text::Message>& conversation,
+                                     const io::RgbImage* picture, const DescribeOptions& options,
+                                     const std::function<void(std::string_view)>& on_text = {});
+
 nlohmann::json to_json(const DescribeResult& result);
 
 }  // namespace januskit::pipelines

@@ -103,6 +103,8 @@ class ImageRenderer {
   ImageRenderer& operator=(const ImageRenderer&) = delete;
 
   const ImageModelInfo& model_info() const { return info_; }
+  // The loaded model, for understanding with the same weights (a renderer built with `understanding`).
+  JanusBundle& bundle() { return *bundle_; }
   std::string parameters(const ImageJob& job) const {
     return image_parameters(job.prompt, job.seed, job.settings, info_, job.source ? &job.source->info : nullptr);
   }

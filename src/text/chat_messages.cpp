@@ -12,7 +12,7 @@ std::string content_text(const nlohmann::json& content, const std::string& where
   if (!content.is_array()) throw Error(cat(where, ": \"content\" must be a string or an array of text parts"));
   std::string out;
   for (const auto& part : content) {
-    if (!part.is_object() || part.value("type", "") != "text" || !part.contains("text") || !part["text"].is_string()) {
+    if (!part.is_object() || !part.contains("type") || part["type"] != "text" || !part.contains("text") || !part["text"].is_string()) {
       throw Error(cat(where, ": only {\"type\": \"text\", \"text\": …} content parts are supported here"));
     }
     out += part["text"].get<std::string>();

@@ -12,6 +12,11 @@ size_t partial_tag_suffix(std::string_view s, std::string_view tag) {
   }
   return 0;
 }
+// `s` without its trailing line breaks.
+std::string_view trailing_text(std::string_view s) {
+  const size_t last = s.find_last_not_of("\r\n");
+  return last == std::string_view::npos ? std::string_view() : s.substr(0, last + 1);
+}
 }  // namespace
 
 ReasoningStream::ReasoningStream(bool starts_in_reasoning) : in_reasoning_(starts_in_reasoning) {}
@@ -59,17 +64,20 @@ ReasoningStream::Pieces ReasoningStream::release(bool final_flush) {
         pending_.erase(0, text == std::string::npos ? pending_.size() : text);
         if (pending_.empty()) break;
       }
+      // Line breaks before "</think>" (or the end) are not shown either: they are held back until
+      // text follows them.
       size_t close = pending_.find(kClose);
       if (close != std::string::npos) {
-        out.reasoning += pending_.substr(0, close);
+        out.reasoning += trailing_text(std::string_view(pending_).substr(0, close));
         pending_.erase(0, close + kClose.size());
         reasoning_text_ = true;
         in_reasoning_ = false;
         continue;
       }
-      size_t hold = final_flush ? 0 : partial_tag_suffix(pending_, kClose);
-      out.reasoning += pending_.substr(0, pending_.size() - hold);
-      pending_.erase(0, pending_.size() - hold);
+      const size_t hold = final_flush ? 0 : partial_tag_suffix(pending_, kClose);
+      const size_t ready = trailing_text(std::string_view(pending_).substr(0, pending_.size() - hold)).size();
+      out.reasoning += pending_.substr(0, ready);
+      pending_.erase(0, final_flush ? pending_.size() : ready);
       reasoning_text_ = reasoning_text_ || !out.reasoning.empty();
       break;
     }

@@ -10,10 +10,14 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <future>
+#include <thread>
 
 #include "decode_test_util.hpp"
+#include "core/error.hpp"
 #include "engine/decode_graph.hpp"
 #include "engine/image_generator.hpp"
+#include "engine/request_scheduler.hpp"
 #include "engine/text_generator.hpp"
 #include "pipelines/ask.hpp"
 #include "test_util.hpp"
@@ -157,6 +161,33 @@ TEST(GpuDecodePath, TextGeneratorMatchesCpu) {
     turn.insert(turn.end(), a.rows[0].tokens.begin(), a.rows[0].tokens.end());
     turn.push_back(50);
   }
+}
+
+// The server's scheduler (continuous batching, eager steps on the device): requests that join and
+// leave one batch give the tokens the CPU gives each alone.
+TEST(GpuDecodePath, RequestSchedulerMatchesCpuAlone) {
+  JANUSKIT_REQUIRE_CUDA();
+  auto cpu = test::random_llama({true, false, 16, 4, 2, 2, 97, 256});
+  auto gpu = test::llama_on(*cpu, kGpu, at::kFloat);
+  RequestScheduler scheduler(*gpu, nullptr, 4, 200);
+  std::thread loop([&] { scheduler.run(); });
+  std::vector<std::vector<int32_t>> prompts = {{5}, {1, 2, 3, 4, 5, 6, 7}, {9, 8, 7}, {3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3}, {2, 4}};
+  std::vector<std::promise<GenerationResult>> done(prompts.size());
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    ScheduledRequest r;
+    r.prompt = prompts[i];
+    r.options = sampled(20 + 5 * static_cast<int64_t>(i), 40 + i);
+    r.on_done = [&done, i](GenerationResult g) { done[i].set_value(std::move(g)); };
+    r.on_error = [&done, i](const std::string& m) { done[i].set_exception(std::make_exception_ptr(Error(m))); };
+    scheduler.submit(std::move(r));
+  }
+  TextGenerator on_cpu(*cpu);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    expect_same_tokens(done[i].get_future().get(), on_cpu.generate({prompts[i]}, sampled(20 + 5 * static_cast<int64_t>(i), 40 + i)),
+                       "scheduled");
+  }
+  scheduler.stop();
+  loop.join();
 }
 
 TEST(GpuDecodePath, LongContextSplitsMatchCpu) {

@@ -47,6 +47,9 @@ void add_all_commands(CLI::App& app) {
   add_train_demo_command(app);
 #endif
   add_bench_command(app);
+#ifdef JANUSKIT_HAVE_SERVE  // needs cpp-httplib and OpenCV (image parts)
+  add_serve_command(app);
+#endif
 }
 
 }  // namespace januskit::cli

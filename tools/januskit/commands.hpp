@@ -44,6 +44,7 @@ void add_convert_command(CLI::App& app);
 void add_meta_command(CLI::App& app);
 void add_train_demo_command(CLI::App& app);
 void add_bench_command(CLI::App& app);
+void add_serve_command(CLI::App& app);
 void add_all_commands(CLI::App& app);
 
 }  // namespace januskit::cli

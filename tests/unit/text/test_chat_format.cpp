@@ -107,10 +107,41 @@ TEST(ReasoningStream, MayOpenDecidesOnTheFirstText) {
   auto p = s.finish();
   reasoning += p.reasoning;
   answer += p.answer;
-  EXPECT_EQ(reasoning, "sum\n");
+  EXPECT_EQ(reasoning, "sum");
   EXPECT_EQ(answer, "It is 4.");
   ReasoningStream direct(ReasoningStart::may_open);
   EXPECT_EQ(direct.push("<b>bold").answer, "<b>bold");
+}
+
+// What a streaming client assembles is what split_reasoning gives for the whole text (the server's
+// streamed and non-streamed answers agree), however the text is cut into pieces.
+TEST(ReasoningStream, PiecesAddUpToSplitReasoning) {
+  const std::vector<std::pair<std::string, ReasoningStart>> cases = {
+      {"\nAdd 7.\nCarry 1.\n\n</think>\n\nIt is 105.", ReasoningStart::inside},
+      {"Line one.\r\n\r\nLine two.\n</think>\n\n12\n", ReasoningStart::inside},
+      {"<think>\nhm\n\n", ReasoningStart::inside},
+      {"still thinking\n\n", ReasoningStart::inside},
+      {"\n<think>\nsum\n</think>\n\nIt is 4.", ReasoningStart::may_open},
+      {"No reasoning here.\n", ReasoningStart::may_open},
+      {"\n\nplain answer", ReasoningStart::none},
+  };
+  for (const auto& [text, start] : cases) {
+    const ReasoningSplit whole = split_reasoning(text, start);
+    for (size_t step : {1u, 2u, 3u, 5u, 100u}) {
+      ReasoningStream s(start);
+      std::string reasoning, answer;
+      for (size_t i = 0; i < text.size(); i += step) {
+        auto p = s.push(std::string_view(text).substr(i, step));
+        reasoning += p.reasoning;
+        answer += p.answer;
+      }
+      auto p = s.finish();
+      reasoning += p.reasoning;
+      answer += p.answer;
+      EXPECT_EQ(reasoning, whole.reasoning) << text << " in pieces of " << step;
+      EXPECT_EQ(answer, whole.content) << text << " in pieces of " << step;
+    }
+  }
 }
 
 }  // namespace
