@@ -12,7 +12,8 @@ extras installed into that venv.
 
 Each server is started alone on a free loopback port with --threads T (januskit: `serve --device cpu
 --dtype bf16 --threads T --max-batch 16`, OMP_NUM_THREADS=T; llama.cpp: n_threads = n_threads_batch =
-T, n_ctx 4096). For every client count C, C threads each send --requests streamed /v1/completions
+T, n_ctx 4096, interrupt_requests off: by default a new request there cuts off the one streaming,
+so concurrent clients would get truncated answers). For every client count C, C threads each send --requests streamed /v1/completions
 requests (a fixed prompt, temperature 0.6, top-p 0.95, a seed per request, max_tokens M) one after
 the other; a warm-up request runs first. Reported per C:
     aggregate tok/s   generated tokens of all requests / wall time of the whole pass; tokens are
@@ -100,7 +101,8 @@ def load_pass(url: str, model: str, clients: int, requests: int, max_tokens: int
         t.join()
     wall = time.perf_counter() - start
     tokens = sum(r["tokens"] for r in results)
-    return {"clients": clients, "requests": len(results), "tokens": tokens, "seconds": wall,
+    short = sum(1 for r in results if r["tokens"] < max_tokens)
+    return {"clients": clients, "requests": len(results), "tokens": tokens, "short_requests": short, "seconds": wall,
             "tokens_per_second": tokens / wall, "ttft_median": statistics.median(r["ttft"] for r in results)}
 
 
@@ -148,11 +150,15 @@ def main() -> int:
     port = free_port()
     llama = run_server([str(lc.python), "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
                         "--port", str(port), "--n_ctx", "4096", "--n_threads", str(args.threads),
-                        "--n_threads_batch", str(args.threads)],
+                        "--n_threads_batch", str(args.threads), "--interrupt_requests", "False"],
                        env, f"http://127.0.0.1:{port}", str(gguf), args)
 
     rows = []
     for j, l in zip(januskit, llama):
+        for side, r in (("januskit", j), ("llama.cpp", l)):
+            if r["short_requests"]:
+                print(f"warning: {side}, {r['clients']} clients: {r['short_requests']} of {r['requests']} requests "
+                      f"ended before max_tokens", file=sys.stderr)
         rows.append([str(j["clients"]), f"{j['tokens_per_second']:.1f}", f"{l['tokens_per_second']:.1f}",
                      f"{j['tokens_per_second'] / l['tokens_per_second']:.2f}",
                      f"{j['ttft_median'] * 1e3:.0f}", f"{l['ttft_median'] * 1e3:.0f}"])
